@@ -1,0 +1,43 @@
+"""fecbench: evaluate video MLLMs on FEC-Bench (facial expression captioning).
+
+The Python API is the product; the ``fecbench`` command only parses options and calls it.
+Importing this package never imports torch, transformers or vllm.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from fecbench.adapter import Adapter, GenerationConfig, VideoRequest
+from fecbench.hookspecs import AdapterSpec, hookimpl
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Adapter",
+    "AdapterSpec",
+    "GenerationConfig",
+    "VideoRequest",
+    "__version__",
+    "build_leaderboard",
+    "check_data",
+    "hookimpl",
+    "list_models",
+    "make_demo",
+    "run",
+    "score",
+]
+
+_API = {"run", "score", "list_models", "check_data", "make_demo", "build_leaderboard"}
+
+if TYPE_CHECKING:
+    from fecbench.api import build_leaderboard, check_data, list_models, make_demo, run, score
+
+
+def __getattr__(name: str) -> Any:
+    # The API pulls in the runner, video and metric modules; load them on first use only.
+    if name in _API:
+        from fecbench import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'fecbench' has no attribute {name!r}")

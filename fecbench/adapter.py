@@ -1,0 +1,71 @@
+"""The one interface every model sits behind.
+
+An adapter turns a batch of (frames, prompt) requests into captions. The runner never knows which
+model it drives: it only reads the class attributes below and calls :meth:`Adapter.generate`.
+Adapters are constructed with the keyword arguments a user passed in ``--model-args``, so a
+constructor's signature is its documented set of model arguments.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """Decoding settings shared by every adapter; greedy by default, as the benchmark's authors ran it."""
+
+    max_new_tokens: int = 512
+    temperature: float = 0.0
+    seed: int = 0
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature <= 0.0
+
+
+@dataclass
+class VideoRequest:
+    """One clip's input: sampled RGB frames (T, H, W, 3) uint8, their times in seconds, and the prompt."""
+
+    clip_id: str
+    frames: np.ndarray
+    prompt: str
+    timestamps: list[float] = field(default_factory=list)
+
+    @property
+    def fps_sampled(self) -> float:
+        """Frames per second of the sampled frames (what video processors call ``fps``)."""
+        if len(self.timestamps) < 2 or self.timestamps[-1] <= self.timestamps[0]:
+            return 1.0
+        return (len(self.timestamps) - 1) / (self.timestamps[-1] - self.timestamps[0])
+
+
+class Adapter(abc.ABC):
+    """Base class of every model adapter.
+
+    Subclasses set ``name`` and implement :meth:`generate`. ``default_frames`` is the frame count
+    the runner samples when the user gives no ``--frames``; ``max_batch_size`` caps ``--batch-size``
+    (None: no cap).
+    """
+
+    name: ClassVar[str] = ""
+    default_frames: ClassVar[int] = 8
+    max_batch_size: ClassVar[int | None] = None
+
+    @abc.abstractmethod
+    def generate(self, requests: Sequence[VideoRequest], config: GenerationConfig) -> list[str]:
+        """Return one caption per request, in order. Raise to fail the batch; the runner then
+        retries each clip alone so that one bad clip is recorded as that clip's error."""
+
+    def describe(self) -> dict[str, Any]:
+        """What to record in ``run.json`` about the loaded model (checkpoint, dtype, revision...)."""
+        return {}
+
+    def close(self) -> None:
+        """Release the model (GPU memory, sessions). Called once when the run ends."""

@@ -1,0 +1,42 @@
+"""Every hook fecbench calls, in one typed module (the pytest / datasette habit).
+
+A plugin is a module (or object) with functions named like the specs below, decorated with
+``fecbench.hookimpl``. Installed packages expose theirs through the ``fecbench`` entry-point group;
+fecbench's own adapters are registered exactly the same way, from ``fecbench_adapters``.
+
+Hooks return cheap *descriptions*; nothing heavy (torch, transformers, vllm) is imported until a
+run actually asks for that adapter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pluggy
+
+PROJECT = "fecbench"
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@dataclass(frozen=True)
+class AdapterSpec:
+    """A registered model adapter, described without importing it.
+
+    ``factory`` is ``"package.module:ClassName"``, imported only when the adapter is used.
+    ``requires`` lists the import names the adapter needs; ``install_hint`` is the pip command
+    that installs them, shown by ``fecbench models`` and in the error of a run that lacks them.
+    """
+
+    name: str
+    factory: str
+    summary: str = ""
+    default_checkpoint: str | None = None
+    requires: tuple[str, ...] = ()
+    install_hint: str = ""
+    aliases: tuple[str, ...] = field(default_factory=tuple)
+
+
+@hookspec
+def fecbench_register_adapters() -> list[AdapterSpec]:
+    """Return the model adapters this plugin provides."""

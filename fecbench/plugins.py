@@ -1,0 +1,162 @@
+"""The plugin manager: discovers plugins, answers "which adapters exist", loads one lazily.
+
+Plugins come from the ``fecbench`` entry-point group (installed packages, fecbench's own built-ins
+included) and from module names in the ``FECBENCH_PLUGINS`` environment variable (comma-separated,
+handy for a plugin that is not packaged yet).
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import os
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from typing import Any
+
+import pluggy
+
+from fecbench import hookspecs
+from fecbench.adapter import Adapter
+from fecbench.errors import ConfigError, MissingDependencyError, UnknownPluginError
+from fecbench.hookspecs import AdapterSpec
+
+ENTRY_POINT_GROUP = "fecbench"
+PLUGINS_ENV = "FECBENCH_PLUGINS"
+
+
+@dataclass(frozen=True)
+class RegisteredAdapter:
+    """An adapter spec plus where it came from (the distribution that provides it)."""
+
+    spec: AdapterSpec
+    provider: str
+    provider_version: str
+
+    def missing_requirements(self) -> list[str]:
+        """Import names of ``spec.requires`` that cannot be found (checked without importing them)."""
+        return [name for name in self.spec.requires if importlib.util.find_spec(name) is None]
+
+
+@cache
+def plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager with every installed plugin registered."""
+    pm = pluggy.PluginManager(hookspecs.PROJECT)
+    pm.add_hookspecs(hookspecs)
+    pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    for module_name in filter(None, (m.strip() for m in os.environ.get(PLUGINS_ENV, "").split(","))):
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ConfigError(f"{PLUGINS_ENV}: cannot import plugin module {module_name!r}: {exc}") from exc
+        if not pm.is_registered(module):
+            pm.register(module, name=module_name)
+    return pm
+
+
+def _provider_of(plugin: object, pm: pluggy.PluginManager) -> tuple[str, str]:
+    for loaded, dist in pm.list_plugin_distinfo():
+        if loaded is plugin:
+            return dist.project_name, dist.version
+    module = getattr(plugin, "__name__", type(plugin).__name__)
+    top = module.split(".")[0]
+    try:
+        return top, metadata.version(top)
+    except metadata.PackageNotFoundError:
+        return module, "unpackaged"
+
+
+def registered_adapters() -> dict[str, RegisteredAdapter]:
+    """Every adapter name (aliases included) mapped to its registration; a clash is an error."""
+    pm = plugin_manager()
+    found: dict[str, RegisteredAdapter] = {}
+    for impl in pm.hook.fecbench_register_adapters.get_hookimpls():
+        provider, version = _provider_of(impl.plugin, pm)
+        for spec in impl.function() or []:
+            entry = RegisteredAdapter(spec, provider, version)
+            for name in (spec.name, *spec.aliases):
+                if name in found and found[name].spec != spec:
+                    raise ConfigError(
+                        f"adapter name {name!r} is registered twice: by {found[name].provider} and by {provider}"
+                    )
+                found[name] = entry
+    return found
+
+
+def unique_adapters() -> list[RegisteredAdapter]:
+    """One entry per adapter (aliases folded), sorted by name."""
+    seen = {entry.spec.name: entry for entry in registered_adapters().values()}
+    return [seen[name] for name in sorted(seen)]
+
+
+def get_adapter(name: str) -> RegisteredAdapter:
+    adapters = registered_adapters()
+    if name not in adapters:
+        known = ", ".join(sorted({a.spec.name for a in adapters.values()})) or "none"
+        raise UnknownPluginError(f"unknown model {name!r}; installed adapters: {known} (see `fecbench models`)")
+    return adapters[name]
+
+
+def import_factory(path: str) -> Any:
+    module_name, _, attr = path.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+def load_adapter(name: str, model_args: dict[str, Any]) -> Adapter:
+    """Import and construct an adapter, turning a missing dependency or a bad argument into a clear error."""
+    entry = get_adapter(name)
+    missing = entry.missing_requirements()
+    if missing:
+        raise MissingDependencyError(
+            f"model {name!r} needs {', '.join(missing)}, which is not installed: {entry.spec.install_hint}"
+        )
+    try:
+        factory = import_factory(entry.spec.factory)
+    except ImportError as exc:
+        hint = f": {entry.spec.install_hint}" if entry.spec.install_hint else ""
+        raise MissingDependencyError(f"model {name!r} cannot be imported ({exc}){hint}") from exc
+    _check_model_args(name, factory, model_args)
+    return factory(**model_args)
+
+
+def _check_model_args(name: str, factory: Any, model_args: dict[str, Any]) -> None:
+    params = inspect.signature(factory).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    accepted = [n for n, p in params.items() if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    unknown = sorted(set(model_args) - set(accepted))
+    if unknown:
+        raise ConfigError(
+            f"--model-args: model {name!r} does not take {', '.join(unknown)}; it takes: {', '.join(accepted) or 'nothing'}"
+        )
+
+
+def parse_model_args(text: str | None) -> dict[str, Any]:
+    """Parse ``k=v,k2=v2`` into a dict, reading ints, floats, booleans and ``none`` as such."""
+    args: dict[str, Any] = {}
+    if not text:
+        return args
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--model-args: {part!r} is not of the form key=value")
+        args[key.strip()] = _coerce(value.strip())
+    return args
+
+
+def _coerce(value: str) -> Any:
+    lowered = value.lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
