@@ -49,13 +49,12 @@ class VideoRequest:
 class Adapter(abc.ABC):
     """Base class of every model adapter.
 
-    Subclasses set ``name`` and implement :meth:`generate`. ``default_frames`` is the frame count
-    the runner samples when the user gives no ``--frames``; ``max_batch_size`` caps ``--batch-size``
-    (None: no cap).
+    Subclasses set ``name`` and implement :meth:`generate`. ``max_batch_size`` caps ``--batch-size``
+    (None: no cap). The default frame count is declared in the adapter's registration
+    (:class:`fecbench.AdapterSpec`), so runs can be planned without importing the model.
     """
 
     name: ClassVar[str] = ""
-    default_frames: ClassVar[int] = 8
     max_batch_size: ClassVar[int | None] = None
 
     @abc.abstractmethod

@@ -24,6 +24,8 @@ class AdapterSpec:
     """A registered model adapter, described without importing it.
 
     ``factory`` is ``"package.module:ClassName"``, imported only when the adapter is used.
+    ``default_frames`` is the frame count sampled when the user gives no ``--frames``; it lives here
+    rather than on the class so a run can be planned (and resumed) without importing the model.
     ``requires`` lists the import names the adapter needs; ``install_hint`` is the pip command
     that installs them, shown by ``fecbench models`` and in the error of a run that lacks them.
     """
@@ -32,6 +34,7 @@ class AdapterSpec:
     factory: str
     summary: str = ""
     default_checkpoint: str | None = None
+    default_frames: int = 8
     requires: tuple[str, ...] = ()
     install_hint: str = ""
     aliases: tuple[str, ...] = field(default_factory=tuple)

@@ -1,0 +1,1 @@
+"""Benchmark data: annotation files, where their videos live, the default FEC-Bench set."""

@@ -1,0 +1,1 @@
+"""Running a model over a benchmark: the spec, the resumable store, prefetching, the loop itself."""

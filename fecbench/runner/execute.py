@@ -1,0 +1,155 @@
+"""Carry out a planned run: prepare the folder, resume from the store, drive the loop, write outputs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fecbench.adapter import Adapter, GenerationConfig
+from fecbench.data.annotations import Clip
+from fecbench.data.roots import VideoRoots
+from fecbench.errors import ConfigError
+from fecbench.runner.loop import PlannedClip, run_batches
+from fecbench.runner.outputs import RUN_JSON, failure_summary, write_json, write_predictions
+from fecbench.runner.spec import RunSpec, identity_differences
+from fecbench.runner.store import RunStore
+from fecbench.video.cache import FrameCache
+from fecbench.video.protocol import FrameProtocol
+
+if TYPE_CHECKING:
+    from fecbench.api import RunResult
+
+
+def prepare_run_dir(run_dir: Path, spec: RunSpec) -> None:
+    """Create the folder, or check that an existing one holds a run of the same identity."""
+    existing = run_dir / RUN_JSON
+    if existing.is_file():
+        try:
+            old = RunSpec.model_validate_json(existing.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise ConfigError(f"{existing}: cannot read the existing run spec ({exc}); use another --output") from exc
+        differences = identity_differences(old.identity(), spec.identity())
+        if differences:
+            raise ConfigError(
+                f"{run_dir} holds a different run; use another --output or remove the folder. Differences:\n  "
+                + "\n  ".join(differences)
+            )
+        spec.model.loaded = old.model.loaded
+    elif run_dir.exists() and any(run_dir.iterdir()):
+        raise ConfigError(f"{run_dir} exists, is not empty and holds no {RUN_JSON}; use another --output")
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+
+def execute_run(
+    spec: RunSpec,
+    run_dir: Path,
+    clips: list[Clip],
+    roots: VideoRoots,
+    protocol: FrameProtocol,
+    *,
+    adapter_factory: Callable[[], Adapter],
+    frame_cache: bool,
+    decode_workers: int,
+    progress: bool,
+    score: bool,
+) -> RunResult:
+    from fecbench.api import RunResult
+
+    prepare_run_dir(run_dir, spec)
+    write_json(run_dir / RUN_JSON, json.loads(spec.model_dump_json()))
+    with RunStore(run_dir) as store:
+        done = store.finished_ids()
+        pending = [c for c in clips if c.id not in done]
+        if pending:
+            adapter = adapter_factory()
+            try:
+                spec.model.loaded = adapter.describe()
+                write_json(run_dir / RUN_JSON, json.loads(spec.model_dump_json()))
+                batch_size = min(spec.batch_size, adapter.max_batch_size or spec.batch_size)
+                planned = [_plan(clip, roots) for clip in pending]
+                cache = FrameCache(protocol, enabled=frame_cache)
+                with _progress_bar(progress, len(clips), len(done & {c.id for c in clips}), spec.model.name) as tick:
+                    run_batches(
+                        planned,
+                        adapter,
+                        store,
+                        load_frames=cache.load,
+                        prompt=spec.prompt,
+                        generation=GenerationConfig(
+                            max_new_tokens=spec.generation.max_new_tokens,
+                            temperature=spec.generation.temperature,
+                            seed=spec.generation.seed,
+                        ),
+                        batch_size=batch_size,
+                        decode_workers=decode_workers,
+                        on_progress=tick,
+                    )
+            finally:
+                adapter.close()
+        results = store.results(ids=[c.id for c in clips])
+    write_predictions(run_dir, results)
+    failed = [r for r in results if r.status != "ok"]
+    scores = None
+    if score:
+        from fecbench.scoring import score_run
+
+        scores = score_run(run_dir)
+    return RunResult(
+        run_dir=run_dir,
+        n_clips=len(clips),
+        n_ok=len(results) - len(failed),
+        n_failed=len(failed),
+        n_run_now=len(pending),
+        failures=failure_summary([r.error or "" for r in failed]),
+        scores=scores,
+    )
+
+
+def _plan(clip: Clip, roots: VideoRoots) -> PlannedClip:
+    path = roots.resolve(clip)
+    tried = () if path is not None else tuple(str(p) for p in roots.candidates(clip))
+    return PlannedClip(clip=clip, path=path, tried=tried)
+
+
+@contextmanager
+def _progress_bar(enabled: bool, total: int, already: int, label: str) -> Iterator[Callable[[int, int], None]]:
+    """A rich progress bar with clips/s and ETA; a no-op callback when disabled."""
+    if not enabled:
+        yield lambda done, failed: None
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    failed_total = 0
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]} clips/s"),
+        TextColumn("failed {task.fields[failed]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns) as bar:
+        task = bar.add_task(label, total=total, completed=already, rate="-", failed=0)
+
+        def tick(done: int, failed: int) -> None:
+            nonlocal failed_total
+            failed_total += failed
+            bar.advance(task, done)
+            speed = bar.tasks[task].speed
+            bar.update(task, rate=f"{speed:.2f}" if speed else "-", failed=failed_total)
+
+        yield tick

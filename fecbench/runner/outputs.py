@@ -1,0 +1,90 @@
+"""The fixed files of a run folder besides the store: ``run.json`` and ``predictions.jsonl``.
+
+One folder of fixed files per run (HELM's habit): "complete" means all files are there, and
+anything downstream (scoring, leaderboards, other harnesses) reads files, never the live runner.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from fecbench.errors import ConfigError
+from fecbench.runner.spec import RunSpec
+from fecbench.runner.store import ClipResult
+
+RUN_JSON = "run.json"
+PREDICTIONS = "predictions.jsonl"
+SCORES = "scores.json"
+CLIP_SCORES = "clip_scores.jsonl"
+
+
+def write_json(path: Path, data: Any) -> None:
+    """Write JSON atomically, so a kill never leaves a half-written file behind."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_spec(run_dir: Path) -> RunSpec:
+    path = run_dir / RUN_JSON
+    if not path.is_file():
+        raise ConfigError(f"{run_dir}: not a run folder (no {RUN_JSON})")
+    try:
+        return RunSpec.model_validate_json(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: not a valid run spec: {exc}") from exc
+
+
+def write_predictions(run_dir: Path, results: list[ClipResult]) -> Path:
+    path = run_dir / PREDICTIONS
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        for r in results:
+            record = {
+                "id": r.id,
+                "video": r.video,
+                "source": r.source,
+                "prediction": r.prediction,
+                "status": r.status,
+                "error": r.error,
+                "reference": r.reference,
+            }
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_predictions(run_dir: Path) -> list[dict[str, Any]]:
+    path = run_dir / PREDICTIONS
+    if not path.is_file():
+        raise ConfigError(f"{run_dir}: no {PREDICTIONS}; run the model first")
+    records = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}: line {lineno} is not valid JSON ({exc.msg})") from exc
+    return records
+
+
+def failure_kind(error: str) -> str:
+    """Group failure messages by cause, dropping paths and details (for summaries)."""
+    if error.startswith("video error: video not found"):
+        return "video not found"
+    if error.startswith("video error: "):
+        reason = error.removeprefix("video error: ").split(": ", 1)[-1]
+        return "video: " + re.split(r" \(", reason, maxsplit=1)[0]
+    if error.startswith("model error: "):
+        return "model error: " + error.removeprefix("model error: ").split(":", 1)[0]
+    return error.split(":", 1)[0]
+
+
+def failure_summary(errors: list[str]) -> dict[str, int]:
+    return dict(Counter(failure_kind(e) for e in errors).most_common())

@@ -1,0 +1,104 @@
+"""The run store: one SQLite database (WAL) per run folder, one row per clip.
+
+Each clip's result is committed as soon as it exists, so a crash or a kill loses at most the
+batch in flight. A finished ("ok") row is never overwritten: resuming cannot redo or duplicate
+it. Failed rows are retried by the next run of the same command.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS clips (
+    id TEXT PRIMARY KEY,
+    idx INTEGER NOT NULL,
+    video TEXT NOT NULL,
+    source TEXT NOT NULL,
+    reference TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'error')),
+    prediction TEXT,
+    error TEXT,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    seconds REAL,
+    finished_at REAL NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class ClipResult:
+    """What the runner learned about one clip."""
+
+    id: str
+    index: int
+    video: str
+    source: str
+    reference: str
+    status: str
+    prediction: str | None = None
+    error: str | None = None
+    seconds: float | None = None
+    attempts: int = 1
+    finished_at: float = 0.0
+
+
+class RunStore:
+    """Clip results of one run, safe against kills between commits."""
+
+    FILENAME = "store.sqlite"
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = run_dir / self.FILENAME
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def finished_ids(self) -> set[str]:
+        return {row[0] for row in self._db.execute("SELECT id FROM clips WHERE status = 'ok'")}
+
+    def record(self, results: Iterable[ClipResult]) -> None:
+        """Commit results in one transaction; an existing 'ok' row always wins."""
+        now = time.time()
+        rows = [
+            (r.id, r.index, r.video, r.source, r.reference, r.status, r.prediction, r.error, r.seconds, now)
+            for r in results
+        ]
+        if not rows:
+            return
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                """
+                INSERT INTO clips (id, idx, video, source, reference, status, prediction, error, seconds, finished_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET
+                    status = excluded.status, prediction = excluded.prediction, error = excluded.error,
+                    seconds = excluded.seconds, finished_at = excluded.finished_at, attempts = attempts + 1
+                WHERE clips.status != 'ok'
+                """,
+                rows,
+            )
+
+    def results(self, ids: Iterable[str] | None = None) -> list[ClipResult]:
+        """Stored results in annotation order, optionally restricted to ``ids``."""
+        rows = self._db.execute(
+            "SELECT id, idx, video, source, reference, status, prediction, error, seconds, attempts, finished_at "
+            "FROM clips ORDER BY idx"
+        ).fetchall()
+        keep = set(ids) if ids is not None else None
+        return [ClipResult(*row) for row in rows if keep is None or row[0] in keep]

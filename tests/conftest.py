@@ -1,0 +1,65 @@
+"""Shared fixtures: isolated caches, the shared FEC-Bench files, generated clip sets, the test plugin."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+from clipgen import write_clip
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_FEC_BENCH = REPO.parent / "shared" / "fec-bench"
+TEST_PLUGINS = Path(__file__).parent / "plugins"
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own cache folder and never reaches the network for annotations."""
+    monkeypatch.setenv("FECBENCH_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("FECBENCH_OFFLINE", "1")
+    monkeypatch.delenv("FECBENCH_PLUGINS", raising=False)
+    from fecbench.plugins import plugin_manager
+
+    plugin_manager.cache_clear()
+
+
+@pytest.fixture
+def fec_bench_test_json() -> Path:
+    path = SHARED_FEC_BENCH / "test.json"
+    if not path.is_file():
+        pytest.fail(f"the shared FEC-Bench files are expected at {SHARED_FEC_BENCH}")
+    return path
+
+
+@pytest.fixture
+def test_plugins(monkeypatch: pytest.MonkeyPatch) -> str:
+    """Register the test adapters through FECBENCH_PLUGINS, as a user with an unpackaged plugin would."""
+    monkeypatch.syspath_prepend(str(TEST_PLUGINS))
+    monkeypatch.setenv("FECBENCH_PLUGINS", "fecbench_test_adapters")
+    monkeypatch.setenv("PYTHONPATH", str(TEST_PLUGINS))
+    from fecbench.plugins import plugin_manager
+
+    plugin_manager.cache_clear()
+    yield "frame-stats"
+    sys.modules.pop("fecbench_test_adapters", None)
+    plugin_manager.cache_clear()
+
+
+def make_clip_set(root: Path, count: int, *, sources: tuple[str, ...] = ("SRCA", "SRCB"), frames: int = 12) -> Path:
+    """``count`` real clips under ``root/videos/<source>/`` and their ``annotations.json``."""
+    records = []
+    for i in range(count):
+        source = sources[i % len(sources)]
+        video = f"{source}/clips/clip_{i:03d}.mp4"
+        write_clip(root / "videos" / video, frames=frames + i % 3, width=64 + 2 * (i % 4), height=48)
+        records.append({"id": str(i), "video": video, "caption": f"At the beginning of the video, clip {i} is shown."})
+    path = root / "annotations.json"
+    path.write_text(json.dumps(records, indent=1))
+    return path
+
+
+@pytest.fixture
+def clip_set(tmp_path: Path) -> Path:
+    return make_clip_set(tmp_path / "set", 6)
