@@ -64,6 +64,7 @@ def run(
     seed: Annotated[int, typer.Option(help="Seed for sampled decoding and bootstrap.")] = 0,
     frame_cache: Annotated[bool, typer.Option(help="Reuse decoded frames from the on-disk cache.")] = True,
     decode_workers: Annotated[int, typer.Option(help="Background decoding threads.")] = 2,
+    score: Annotated[bool, typer.Option(help="Score the run when it finishes.")] = True,
 ) -> None:
     """Run a model over the benchmark; the same command resumes an interrupted run."""
     from fecbench import api
@@ -86,6 +87,7 @@ def run(
         frame_cache=frame_cache,
         decode_workers=decode_workers,
         progress=True,
+        score=score,
     )
     resumed = result.n_clips - result.n_run_now
     out.print(f"run folder: {result.run_dir}")

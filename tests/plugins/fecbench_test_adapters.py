@@ -47,5 +47,11 @@ def fecbench_register_adapters() -> list[AdapterSpec]:
             factory="fecbench_test_adapters:FrameStatsAdapter",
             summary="test adapter: describes frame statistics",
             default_frames=4,
-        )
+        ),
+        AdapterSpec(
+            name="needs-missing",
+            factory="fecbench_test_adapters:FrameStatsAdapter",
+            requires=("fecbench_no_such_package",),
+            install_hint="pip install fecbench-no-such-package",
+        ),
     ]
