@@ -18,6 +18,7 @@ def fecbench_register_adapters() -> list[AdapterSpec]:
             name="baseline",
             factory="fecbench_adapters.baseline:BaselineAdapter",
             summary="Classical floor: OpenCV Haar cues (head, eyes, mouth) narrated phase by phase; no neural weights.",
+            default_frames=16,  # blinks are short: 8 samples of a 3 s clip rarely land on one
             requires=("cv2",),
             install_hint="pip install 'opencv-python-headless<5'",
         ),
@@ -26,6 +27,7 @@ def fecbench_register_adapters() -> list[AdapterSpec]:
             factory="fecbench_adapters.qwen2_vl:Qwen2VLAdapter",
             summary="Qwen2-VL through transformers (Qwen2VLForConditionalGeneration + its processor).",
             default_checkpoint="Qwen/Qwen2-VL-7B-Instruct",
+            default_frames=8,
             requires=("torch", "torchvision", "transformers"),
             install_hint=TRANSFORMERS_HINT,
             aliases=("qwen2_vl", "qwen2vl"),
