@@ -66,5 +66,5 @@ class Adapter(abc.ABC):
         """What to record in ``run.json`` about the loaded model (checkpoint, dtype, revision...)."""
         return {}
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - optional hook, a no-op unless the adapter holds resources
         """Release the model (GPU memory, sessions). Called once when the run ends."""

@@ -118,23 +118,25 @@ def models() -> None:
     from fecbench import api
 
     table = Table("name", "provider", "default checkpoint", "frames", "dependencies", "summary")
+    hints = []
     for entry in api.list_models():
         missing = entry.missing_requirements()
-        deps = (
-            "[green]ok[/green]"
-            if not missing
-            else f"[red]missing {', '.join(missing)}[/red]: {entry.spec.install_hint}"
-        )
         name = entry.spec.name + (f" ({', '.join(entry.spec.aliases)})" if entry.spec.aliases else "")
+        if missing:
+            hints.append(f"{entry.spec.name}: {entry.spec.install_hint or 'install ' + ', '.join(missing)}")
         table.add_row(
             name,
             f"{entry.provider} {entry.provider_version}",
             entry.spec.default_checkpoint or "-",
             str(entry.spec.default_frames),
-            deps,
+            "[red]missing " + ", ".join(missing) + "[/red]" if missing else "[green]ok[/green]",
             entry.spec.summary,
         )
     out.print(table)
+    if hints:
+        out.print("To install what is missing:")
+        for hint in hints:
+            out.print(f"  {hint}", soft_wrap=True, highlight=False)
 
 
 @data_app.command("check")
@@ -194,9 +196,14 @@ def _print_scores(scores: dict[str, Any]) -> None:
     table.add_column("value", justify="right")
     table.add_column("95% CI", justify="right")
     for name, metric in scores["metrics"].items():
-        low, high = metric["ci95"]
-        table.add_row(f"{name} ({metric['version']})", f"{metric['value']:.4f}", f"[{low:.4f}, {high:.4f}]")
+        low, high = metric["ci95"] or (float("nan"), float("nan"))
+        table.add_row(f"{name} ({metric['version']})", _number(metric["value"]), f"[{_number(low)}, {_number(high)}]")
     out.print(table)
+
+
+def _number(value: float) -> str:
+    """Four decimals, or four significant digits for tiny values (CIDEr-D of short captions)."""
+    return f"{value:.4f}" if value == 0 or abs(value) >= 0.001 else f"{value:.3e}"
 
 
 def main() -> None:

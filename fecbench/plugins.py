@@ -129,7 +129,8 @@ def _check_model_args(name: str, factory: Any, model_args: dict[str, Any]) -> No
     unknown = sorted(set(model_args) - set(accepted))
     if unknown:
         raise ConfigError(
-            f"--model-args: model {name!r} does not take {', '.join(unknown)}; it takes: {', '.join(accepted) or 'nothing'}"
+            f"--model-args: model {name!r} does not take {', '.join(unknown)}; "
+            f"it takes: {', '.join(accepted) or 'nothing'}"
         )
 
 

@@ -74,6 +74,7 @@ def build_site(run_dirs: list[Path], out_dir: Path) -> Path:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
+    env.filters["number"] = lambda v: f"{v:.4f}" if v == 0 or abs(v) >= 0.001 else f"{v:.3e}"
     html = env.get_template("index.html").render(rows=rows, metrics=METRIC_LABELS, version=__version__)
     out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
