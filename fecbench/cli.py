@@ -1,7 +1,8 @@
 """The ``fecbench`` command: parse options, call :mod:`fecbench.api`, print, choose the exit code.
 
-Exit codes: 0 all clips succeeded; 1 the job finished but some clips failed; 2 the job could not
-run (bad option, input or missing dependency); 130 interrupted (finished clips are kept).
+Exit codes: 0 all clips succeeded; 1 the job finished but some clips failed (or, for
+``data check``, some clips are missing or unreadable); 2 the job could not run (bad option, input
+or missing dependency); 130 interrupted (finished clips are kept).
 """
 
 from __future__ import annotations
@@ -70,25 +71,29 @@ def run(
     from fecbench import api
     from fecbench.plugins import parse_model_args
 
-    result = api.run(
-        model,
-        model_args=parse_model_args(model_args),
-        annotations=annotations,
-        video_roots=video_root or [],
-        sources=_sources(sources),
-        frames=frames,
-        max_side=max_side,
-        limit=limit,
-        batch_size=batch_size,
-        output=output,
-        prompt=prompt,
-        max_new_tokens=max_new_tokens,
-        seed=seed,
-        frame_cache=frame_cache,
-        decode_workers=decode_workers,
-        progress=True,
-        score=score,
-    )
+    try:
+        result = api.run(
+            model,
+            model_args=parse_model_args(model_args),
+            annotations=annotations,
+            video_roots=video_root or [],
+            sources=_sources(sources),
+            frames=frames,
+            max_side=max_side,
+            limit=limit,
+            batch_size=batch_size,
+            output=output,
+            prompt=prompt,
+            max_new_tokens=max_new_tokens,
+            seed=seed,
+            frame_cache=frame_cache,
+            decode_workers=decode_workers,
+            progress=True,
+            score=score,
+        )
+    except KeyboardInterrupt:
+        err.print("interrupted: finished clips are saved; run the same command again to resume")
+        raise typer.Exit(130) from None
     resumed = result.n_clips - result.n_run_now
     out.print(f"run folder: {result.run_dir}")
     if resumed:
@@ -208,22 +213,11 @@ def _number(value: float) -> str:
 
 def main() -> None:
     """Entry point: user errors print one clear message (no traceback) and exit non-zero."""
-    import click
-
     try:
-        code = app(standalone_mode=False)
+        app()
     except FecbenchError as exc:
         err.print(f"error: {exc}", highlight=False, markup=False)
         sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except (KeyboardInterrupt, click.exceptions.Abort):
-        err.print("interrupted: finished clips are saved; run the same command again to resume")
-        sys.exit(130)
-    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -69,3 +69,23 @@ def test_sigkill_mid_run_then_resume(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text().splitlines()]
     assert [p["id"] for p in lines] == [str(i) for i in range(12)]
     assert all(p["status"] == "ok" for p in lines)
+
+
+def test_ctrl_c_keeps_finished_clips_and_exits_130(tmp_path: Path) -> None:
+    annotations = make_clip_set(tmp_path / "set", 12)
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "fecbench.cli", "run", "--model", "frame-stats", "--model-args", "delay=0.25"]
+    command += ["--annotations", str(annotations), "--video-root", str(annotations.parent / "videos")]
+    command += ["--output", str(run_dir), "--no-score"]
+    env = {**os.environ, "FECBENCH_PLUGINS": "fecbench_test_adapters", "PYTHONPATH": str(TEST_PLUGINS)}
+    victim = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while len(ok_rows(run_dir / "store.sqlite")) < 2:
+        assert victim.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    victim.send_signal(signal.SIGINT)
+    _, stderr = victim.communicate(timeout=60)
+    assert victim.returncode == 130, stderr
+    assert "interrupted: finished clips are saved; run the same command again to resume" in stderr
+    assert "Traceback" not in stderr
+    assert 2 <= len(ok_rows(run_dir / "store.sqlite")) < 12
