@@ -55,13 +55,18 @@ def load_row(run_dir: Path) -> Row:
         checkpoint=str(checkpoint),
         run_dir=str(run_dir),
         run_id=str(scores.get("run_id", "")),
-        subset=str(scores.get("subset") or ("" if scores.get("fec_bench") else "custom annotation set")),
+        subset=str(scores.get("subset") or ("" if scores.get("fec_bench") else _custom_set(spec))),
         n=int(scores.get("n", 0)),
         n_failed=int(scores.get("n_failed", 0)),
         frames=f"{protocol.get('num_frames', '?')} frames, {protocol.get('name', '?')}, "
         f"max side {protocol.get('max_side', '?')}",
         metrics=scores.get("metrics", {}),
     )
+
+
+def _custom_set(spec: dict[str, Any]) -> str:
+    path = spec.get("annotations", {}).get("path", "")
+    return f"custom set ({Path(path).name})" if path else "custom set"
 
 
 def build_site(run_dirs: list[Path], out_dir: Path) -> Path:
