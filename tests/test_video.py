@@ -124,3 +124,19 @@ def test_frame_cache_hits_and_keys(tmp_path: Path) -> None:
 def test_frame_cache_reports_missing_file(tmp_path: Path) -> None:
     with pytest.raises(VideoError, match="not found"):
         FrameCache(FrameProtocol(4), root=tmp_path / "cache").load(tmp_path / "nope.mp4")
+
+
+def test_without_packet_times_frames_are_chosen_among_decoded_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Some containers give packets no pts; the fallback decodes first, then picks by the same rule."""
+    from fractions import Fraction
+
+    import fecbench.video.decode as decode_module
+
+    path = write_clip(tmp_path / "a.mp4", frames=12, width=64, height=48)
+    expected = decode_clip(path, FrameProtocol(num_frames=4))
+    monkeypatch.setattr(decode_module, "_packet_pts", lambda _path: ([], Fraction(1)))
+    fallback = decode_clip(path, FrameProtocol(num_frames=4))
+    np.testing.assert_array_equal(fallback.frames, expected.frames)
+    assert fallback.timestamps == expected.timestamps

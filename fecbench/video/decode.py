@@ -8,6 +8,7 @@ that stops decoding part-way keeps the frames decoded before the damage and reco
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -36,31 +37,33 @@ def check_video_file(path: Path) -> None:
 
 
 def decode_clip(path: Path, protocol: FrameProtocol) -> SampledFrames:
-    """Sample ``protocol.num_frames`` frames of ``path`` by the ``uniform-time-v1`` rule."""
+    """Sample ``protocol.num_frames`` frames of ``path`` by the ``uniform-time-v1`` rule.
+
+    Frames are matched by their integer presentation timestamp (pts), never by float seconds.
+    """
     check_video_file(path)
-    times = _packet_times(path)
-    wanted = select_frames(times, protocol.num_frames) if times else []
-    frames, decoded_times, note = _decode_selected(path, protocol, {times[i] for i in wanted})
-    if not decoded_times:
+    pts, base = _packet_pts(path)
+    chosen = [pts[i] for i in select_frames([float(p * base) for p in pts], protocol.num_frames)] if pts else []
+    frames, seen, note = _decode_selected(path, protocol, set(chosen))
+    if not seen:
         raise VideoError(f"{path}: no frame could be decoded{f' ({note})' if note else ''}")
-    wanted_times = [times[i] for i in wanted]
-    if not wanted_times or any(t not in frames for t in wanted_times):
-        # Packet times did not match decoded frames (unusual muxing, damage): choose from what decodes.
-        decoded_times = sorted(decoded_times)
-        wanted_times = [decoded_times[i] for i in select_frames(decoded_times, protocol.num_frames)]
-        frames, _, note2 = _decode_selected(path, protocol, set(wanted_times))
-        note = note or note2
-    first_time = min(decoded_times)
-    array = np.stack([frames[t] for t in wanted_times])
+    if not chosen or any(key not in frames for key in chosen):
+        # Packets did not match the decoded frames (unusual muxing, damage): choose among what decodes.
+        keys = sorted(seen, key=seen.__getitem__)
+        chosen = [keys[i] for i in select_frames([seen[k] for k in keys], protocol.num_frames)]
+        frames, _, retry_note = _decode_selected(path, protocol, set(chosen))
+        note = note or retry_note
+    first_time = min(seen.values())
+    array = np.stack([frames[key] for key in chosen])
     source = {
-        "decoded_frames": len(decoded_times),
-        "duration_s": round(max(decoded_times) - first_time, 4),
+        "decoded_frames": len(seen),
+        "duration_s": round(max(seen.values()) - first_time, 4),
         "height": int(array.shape[1]),
         "width": int(array.shape[2]),
     }
     if note:
         source["warning"] = note
-    return SampledFrames(frames=array, timestamps=[round(t - first_time, 6) for t in wanted_times], source=source)
+    return SampledFrames(frames=array, timestamps=[round(seen[k] - first_time, 6) for k in chosen], source=source)
 
 
 def _open(path: Path) -> Any:
@@ -76,38 +79,40 @@ def _video_stream(container: Any, path: Path) -> Any:
     return container.streams.video[0]
 
 
-def _packet_times(path: Path) -> list[float]:
-    """Sorted, distinct presentation times (s) of the video packets; empty when the container has none."""
+def _packet_pts(path: Path) -> tuple[list[int], Fraction]:
+    """Sorted, distinct pts of the video packets, and the stream's time base; no pts when the demuxer gives none."""
     with _open(path) as container:
         stream = _video_stream(container, path)
         base = stream.time_base
+        if base is None:
+            return [], Fraction(1)
         try:
             pts = {packet.pts for packet in container.demux(stream) if packet.pts is not None and packet.size}
         except av.FFmpegError:
-            return []
-    return sorted(float(p * base) for p in pts) if base is not None else []
-
-
-def _frame_time(frame: Any, fallback: int) -> float:
-    return float(frame.time) if frame.time is not None else float(fallback)
+            return [], base
+    return sorted(pts), base
 
 
 def _decode_selected(
-    path: Path, protocol: FrameProtocol, wanted: set[float]
-) -> tuple[dict[float, np.ndarray], list[float], str]:
-    """Decode the whole stream, converting only frames whose time is in ``wanted``."""
-    frames: dict[float, np.ndarray] = {}
-    seen: list[float] = []
+    path: Path, protocol: FrameProtocol, wanted: set[int]
+) -> tuple[dict[int, np.ndarray], dict[int, float], str]:
+    """Decode the whole stream, converting only frames whose key is in ``wanted``.
+
+    A frame's key is its pts, or its decode position when it has none; ``seen`` maps every decoded
+    frame's key to its time in seconds (its position when there is no pts).
+    """
+    frames: dict[int, np.ndarray] = {}
+    seen: dict[int, float] = {}
     note = ""
     with _open(path) as container:
         stream = _video_stream(container, path)
         stream.thread_type = "AUTO"
         try:
             for count, frame in enumerate(container.decode(stream)):
-                time = _frame_time(frame, count)
-                seen.append(time)
-                if time in wanted and time not in frames:
-                    frames[time] = _to_rgb(frame, protocol.max_side)
+                key = frame.pts if frame.pts is not None else count
+                seen[key] = float(frame.time) if frame.time is not None else float(count)
+                if key in wanted and key not in frames:
+                    frames[key] = _to_rgb(frame, protocol.max_side)
         except (av.FFmpegError, ValueError) as exc:
             note = f"decoding stopped after {len(seen)} frames: {exc}"
     return frames, seen, note
