@@ -139,3 +139,11 @@ def test_configuration_errors(test_plugins: str, clip_set: Path, tmp_path: Path)
     (tmp_path / "r5" / "precious.txt").write_text("keep")
     with pytest.raises(ConfigError, match="not empty and holds no run.json"):
         run(test_plugins, clip_set, tmp_path / "r5")
+
+
+def test_top_level_api_is_the_api_module() -> None:
+    import fecbench
+
+    assert fecbench.run is api.run and fecbench.score is api.score and fecbench.make_demo is api.make_demo
+    with pytest.raises(AttributeError):
+        _ = fecbench.no_such_function
