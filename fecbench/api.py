@@ -47,7 +47,8 @@ def select_clips(annotations: Annotations, sources: list[str] | None, limit: int
             raise ConfigError(
                 f"--sources: {', '.join(unknown)} not in {annotations.path}; its sources are: {', '.join(known)}"
             )
-        clips = [c for c in clips if c.source in set(sources)]
+        wanted = set(sources)
+        clips = [c for c in clips if c.source in wanted]
     if limit is not None:
         if limit < 1:
             raise ConfigError(f"--limit must be at least 1, got {limit}")

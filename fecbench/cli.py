@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from fecbench.display import format_score
 from fecbench.errors import FecbenchError
 
 app = typer.Typer(
@@ -202,13 +203,9 @@ def _print_scores(scores: dict[str, Any]) -> None:
     table.add_column("95% CI", justify="right")
     for name, metric in scores["metrics"].items():
         low, high = metric["ci95"] or (float("nan"), float("nan"))
-        table.add_row(f"{name} ({metric['version']})", _number(metric["value"]), f"[{_number(low)}, {_number(high)}]")
+        interval = f"[{format_score(low)}, {format_score(high)}]"
+        table.add_row(f"{name} ({metric['version']})", format_score(metric["value"]), interval)
     out.print(table)
-
-
-def _number(value: float) -> str:
-    """Four decimals, or four significant digits for tiny values (CIDEr-D of short captions)."""
-    return f"{value:.4f}" if value == 0 or abs(value) >= 0.001 else f"{value:.3e}"
 
 
 def main() -> None:

@@ -6,7 +6,6 @@ grouped by cause, never scored as 0. Judge-free metrics only for now (CIDEr-D, R
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from fecbench.runner.outputs import (
     read_predictions,
     read_spec,
     write_json,
+    write_jsonl,
 )
 
 SCORES_VERSION = 1
@@ -57,7 +57,5 @@ def score_run(run_dir: str | Path, *, bootstrap: int = 1000, seed: int = 0) -> d
         "scored_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
     write_json(run_dir / SCORES, scores)
-    with open(run_dir / CLIP_SCORES, "w", encoding="utf-8") as handle:
-        for record in ok:
-            handle.write(json.dumps({"id": record["id"], **per_clip.get(record["id"], {})}) + "\n")
+    write_jsonl(run_dir / CLIP_SCORES, ({"id": r["id"], **per_clip.get(r["id"], {})} for r in ok))
     return scores

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +12,7 @@ from fecbench.data.annotations import Clip
 from fecbench.data.roots import VideoRoots
 from fecbench.errors import ConfigError
 from fecbench.runner.loop import PlannedClip, run_batches
-from fecbench.runner.outputs import RUN_JSON, failure_summary, write_json, write_predictions
+from fecbench.runner.outputs import RUN_JSON, failure_summary, write_predictions, write_spec
 from fecbench.runner.spec import RunSpec, identity_differences
 from fecbench.runner.store import RunStore
 from fecbench.video.cache import FrameCache
@@ -59,7 +58,7 @@ def execute_run(
     from fecbench.api import RunResult
 
     prepare_run_dir(run_dir, spec)
-    write_json(run_dir / RUN_JSON, json.loads(spec.model_dump_json()))
+    write_spec(run_dir, spec)
     with RunStore(run_dir) as store:
         done = store.finished_ids()
         pending = [c for c in clips if c.id not in done]
@@ -67,7 +66,7 @@ def execute_run(
             adapter = adapter_factory()
             try:
                 spec.model.loaded = adapter.describe()
-                write_json(run_dir / RUN_JSON, json.loads(spec.model_dump_json()))
+                write_spec(run_dir, spec)
                 batch_size = min(spec.batch_size, adapter.max_batch_size or spec.batch_size)
                 planned = [_plan(clip, roots) for clip in pending]
                 cache = FrameCache(protocol, enabled=frame_cache)
@@ -78,11 +77,7 @@ def execute_run(
                         store,
                         load_frames=cache.load,
                         prompt=spec.prompt,
-                        generation=GenerationConfig(
-                            max_new_tokens=spec.generation.max_new_tokens,
-                            temperature=spec.generation.temperature,
-                            seed=spec.generation.seed,
-                        ),
+                        generation=GenerationConfig(**spec.generation.model_dump()),
                         batch_size=batch_size,
                         decode_workers=decode_workers,
                         on_progress=tick,

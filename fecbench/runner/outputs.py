@@ -10,6 +10,7 @@ import json
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +24,23 @@ SCORES = "scores.json"
 CLIP_SCORES = "clip_scores.jsonl"
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Write JSON atomically, so a kill never leaves a half-written file behind."""
+def _write_atomically(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename, so a kill never leaves a half-written file behind."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def write_json(path: Path, data: Any) -> None:
+    _write_atomically(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    _write_atomically(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+
+
+def write_spec(run_dir: Path, spec: RunSpec) -> None:
+    write_json(run_dir / RUN_JSON, json.loads(spec.model_dump_json()))
 
 
 def read_spec(run_dir: Path) -> RunSpec:
@@ -42,20 +55,8 @@ def read_spec(run_dir: Path) -> RunSpec:
 
 def write_predictions(run_dir: Path, results: list[ClipResult]) -> Path:
     path = run_dir / PREDICTIONS
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        for r in results:
-            record = {
-                "id": r.id,
-                "video": r.video,
-                "source": r.source,
-                "prediction": r.prediction,
-                "status": r.status,
-                "error": r.error,
-                "reference": r.reference,
-            }
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
+    fields = ("id", "video", "source", "prediction", "status", "error", "reference")
+    write_jsonl(path, ({name: getattr(r, name) for name in fields} for r in results))
     return path
 
 

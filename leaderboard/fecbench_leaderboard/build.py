@@ -15,6 +15,7 @@ from typing import Any
 import jinja2
 
 from fecbench import __version__
+from fecbench.display import format_score
 from fecbench.errors import ConfigError
 from fecbench.runner.outputs import RUN_JSON, SCORES
 
@@ -79,7 +80,7 @@ def build_site(run_dirs: list[Path], out_dir: Path) -> Path:
         autoescape=True,
         undefined=jinja2.StrictUndefined,
     )
-    env.filters["number"] = lambda v: f"{v:.4f}" if v == 0 or abs(v) >= 0.001 else f"{v:.3e}"
+    env.filters["number"] = format_score
     html = env.get_template("index.html").render(rows=rows, metrics=METRIC_LABELS, version=__version__)
     out_dir.mkdir(parents=True, exist_ok=True)
     index = out_dir / "index.html"
