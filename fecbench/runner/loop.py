@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fecbench.adapter import Adapter, GenerationConfig, VideoRequest
 from fecbench.data.annotations import Clip
@@ -71,18 +72,9 @@ def _generate(
         if len(ready) == 1:
             return [_failed(ready[0][0].clip, f"model error: {type(exc).__name__}: {exc}")]
         return [result for single in ready for result in _generate(adapter, [single], prompt, generation)]
-    per_clip = (time.perf_counter() - started) / len(requests)
+    per_clip = round((time.perf_counter() - started) / len(requests), 4)
     return [
-        ClipResult(
-            id=p.clip.id,
-            index=p.clip.index,
-            video=p.clip.video,
-            source=p.clip.source,
-            reference=p.clip.caption,
-            status="ok",
-            prediction=text,
-            seconds=round(per_clip, 4),
-        )
+        _result(p.clip, status="ok", prediction=text, seconds=per_clip)
         for (p, _), text in zip(ready, outputs, strict=True)
     ]
 
@@ -100,12 +92,11 @@ def _video_error_text(exc: Exception) -> str:
 
 
 def _failed(clip: Clip, message: str) -> ClipResult:
+    return _result(clip, status="error", error=message)
+
+
+def _result(clip: Clip, **outcome: Any) -> ClipResult:
+    """A stored result: the clip's identity and reference, plus what happened to it."""
     return ClipResult(
-        id=clip.id,
-        index=clip.index,
-        video=clip.video,
-        source=clip.source,
-        reference=clip.caption,
-        status="error",
-        error=message,
+        id=clip.id, index=clip.index, video=clip.video, source=clip.source, reference=clip.caption, **outcome
     )
