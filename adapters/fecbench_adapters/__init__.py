@@ -7,6 +7,7 @@ module (and its heavy imports) is loaded when a run asks for it.
 from __future__ import annotations
 
 from fecbench import AdapterSpec, hookimpl
+from fecbench_adapters import specs_api, specs_authors, specs_facetrack, specs_hf
 
 TRANSFORMERS_HINT = "pip install 'fecbench[transformers]'"
 
@@ -32,4 +33,8 @@ def fecbench_register_adapters() -> list[AdapterSpec]:
             install_hint=TRANSFORMERS_HINT,
             aliases=("qwen2_vl", "qwen2vl"),
         ),
+        *specs_hf.SPECS,
+        *specs_authors.SPECS,
+        *specs_api.SPECS,
+        *specs_facetrack.SPECS,
     ]
