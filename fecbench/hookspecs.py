@@ -4,8 +4,9 @@ A plugin is a module (or object) with functions named like the specs below, deco
 ``fecbench.hookimpl``. Installed packages expose theirs through the ``fecbench`` entry-point group;
 fecbench's own adapters are registered exactly the same way, from ``fecbench_adapters``.
 
-Hooks return cheap *descriptions*; nothing heavy (torch, transformers, vllm) is imported until a
-run actually asks for that adapter.
+Hooks return cheap *descriptions* (:class:`AdapterSpec`, :class:`fecbench.judges.base.JudgeSpec`);
+nothing heavy (torch, transformers, vllm, openai) is imported until a run actually asks for that
+adapter or judge.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import pluggy
+
+from fecbench.judges.base import JudgeSpec
 
 PROJECT = "fecbench"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -43,3 +46,8 @@ class AdapterSpec:
 @hookspec
 def fecbench_register_adapters() -> list[AdapterSpec]:
     """Return the model adapters this plugin provides."""
+
+
+@hookspec
+def fecbench_register_judges() -> list[JudgeSpec]:
+    """Return the judges (event extraction, relation, rating) this plugin provides."""

@@ -1,0 +1,179 @@
+"""The ``openai`` judge: any endpoint that speaks OpenAI's chat-completions protocol.
+
+That covers OpenAI itself, Azure OpenAI (``azure_endpoint=`` and ``api_version=``), and local
+servers: ``vllm serve``, SGLang, llama.cpp's ``llama-server``, Ollama (``base_url=`` pointing at
+their ``/v1``). The official ``openai`` client is used with its own retries off, so that
+:class:`~fecbench.judges.chat.ChatJudge` alone decides what is retried and how long to wait.
+
+Settings come from ``--judge-args`` first, then the environment: ``FECBENCH_JUDGE_MODEL``,
+``OPENAI_BASE_URL``, ``OPENAI_API_KEY`` (Azure: ``AZURE_OPENAI_API_KEY``, ``OPENAI_API_VERSION``).
+A local server needs no key; one is sent only because the protocol wants a header.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import time
+from typing import Any, ClassVar
+
+from fecbench.errors import ConfigError, MissingDependencyError
+from fecbench.judges.chat import ChatJudge, Messages, RequestRejected, TransientError
+from fecbench.judges.parse import AnswerError
+
+LOCAL_PLACEHOLDER_KEY = "EMPTY"
+INSTALL_HINT = "pip install 'fecbench[openai]'"
+
+
+class OpenAIJudge(ChatJudge):
+    """A chat model behind an OpenAI-compatible HTTP endpoint, ``max_concurrency`` requests at once."""
+
+    backend: ClassVar[str] = "openai"
+
+    def __init__(
+        self,
+        *,
+        model: str | None = None,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        azure_endpoint: str | None = None,
+        api_version: str | None = None,
+        max_retries: int = 4,
+        backoff: float = 1.0,
+        backoff_max: float = 60.0,
+        timeout: float = 120.0,
+        max_concurrency: int = 8,
+        temperature: float | None = 0.0,
+        max_tokens: int | None = 1024,
+        seed: int | None = None,
+        json_mode: bool = False,
+        prompt_dir: str | None = None,
+    ) -> None:
+        model = model or os.environ.get("FECBENCH_JUDGE_MODEL")
+        if not model:
+            raise ConfigError(
+                "the openai judge needs a model: pass --judge-args model=NAME (for Azure: the deployment name) "
+                "or set FECBENCH_JUDGE_MODEL"
+            )
+        super().__init__(
+            model=str(model),
+            max_retries=max_retries,
+            backoff=backoff,
+            backoff_max=backoff_max,
+            timeout=timeout,
+            max_concurrency=max_concurrency,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            prompt_dir=prompt_dir,
+        )
+        try:
+            import openai
+        except ImportError as exc:
+            raise MissingDependencyError(f"the openai judge needs the openai client: {INSTALL_HINT}") from exc
+        self._openai = openai
+        self.seed = seed
+        self.json_mode = bool(json_mode)
+        # Our retry loop owns retries; the client's would hide 429s and timeouts from it.
+        common = {"timeout": self.timeout, "max_retries": 0}
+        if azure_endpoint:
+            key = api_key or os.environ.get("AZURE_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY")
+            version = api_version or os.environ.get("OPENAI_API_VERSION")
+            if not key:
+                raise ConfigError("the openai judge on Azure needs a key: api_key= or AZURE_OPENAI_API_KEY")
+            if not version:
+                raise ConfigError("the openai judge on Azure needs api_version= (or OPENAI_API_VERSION)")
+            self.api = "azure"
+            self.base_url = str(azure_endpoint)
+            self.client = openai.AzureOpenAI(
+                azure_endpoint=self.base_url, api_version=str(version), api_key=str(key), **common
+            )
+        else:
+            self.api = "openai"
+            self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
+            key = api_key or os.environ.get("OPENAI_API_KEY")
+            if not key and not self.base_url:
+                raise ConfigError(
+                    "the openai judge needs an API key for api.openai.com: set OPENAI_API_KEY or pass "
+                    "--judge-args api_key=...; for a local server pass base_url=http://HOST:PORT/v1"
+                )
+            self.client = openai.OpenAI(api_key=str(key or LOCAL_PLACEHOLDER_KEY), base_url=self.base_url, **common)
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url or "https://api.openai.com/v1"
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "api": self.api,
+            "endpoint": self.endpoint,
+            "timeout": self.timeout,
+            "max_concurrency": self.max_concurrency,
+            "seed": self.seed,
+            "json_mode": self.json_mode,
+            **super().describe(),
+        }
+
+    def complete(self, messages: Messages) -> str:
+        request: dict[str, Any] = {"model": self.model, "messages": messages}
+        if self.temperature is not None:
+            request["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            request["max_tokens"] = self.max_tokens
+        if self.seed is not None:
+            request["seed"] = self.seed
+        if self.json_mode:
+            request["response_format"] = {"type": "json_object"}
+        openai = self._openai
+        try:
+            response = self.client.chat.completions.create(**request)
+        except openai.APITimeoutError as exc:
+            raise TransientError(f"no answer within {self.timeout:g} s") from exc
+        except openai.APIConnectionError as exc:
+            raise TransientError(f"cannot reach {self.endpoint}: {exc}") from exc
+        except openai.APIStatusError as exc:
+            raise self._status_error(exc) from exc
+        choice = response.choices[0] if response.choices else None
+        content = choice.message.content if choice is not None else None
+        if not content:
+            reason = getattr(choice, "finish_reason", None)
+            raise AnswerError(f"the endpoint returned no text (finish_reason {reason!r})")
+        return content
+
+    def _status_error(self, exc: Any) -> Exception:
+        """Sort an HTTP error: retry it, fail the item, or stop with what the user must fix."""
+        status = exc.status_code
+        message = f"HTTP {status} from {self.endpoint}: {exc.message}"
+        if status == 429 or status >= 500 or status in (408, 409):
+            return TransientError(message, retry_after=retry_after_seconds(exc.response.headers))
+        if status in (401, 403):
+            return ConfigError(f"the judge endpoint refused the API key ({message}); check api_key / OPENAI_API_KEY")
+        if status == 404:
+            return ConfigError(f"{message}; check the judge's model={self.model!r} and base_url")
+        return RequestRejected(message)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def retry_after_seconds(headers: Any) -> float | None:
+    """The wait a 429 or 503 asks for: ``retry-after-ms``, or ``Retry-After`` in seconds or as an HTTP date."""
+    if headers is None:
+        return None
+    millis = headers.get("retry-after-ms")
+    if millis is not None:
+        try:
+            return max(0.0, float(millis) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())

@@ -1,0 +1,48 @@
+"""The vllm judge: runs only on a machine with a CUDA GPU and vLLM installed (``-m gpu``).
+
+fecbench's development machines have neither, so this test has never run; it is here so that a
+GPU machine can check the backend with a tiny random-weight checkpoint (no download).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.gpu
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_vllm_judge_answers_every_item_or_fails_it_after_retries(tmp_path: Path) -> None:
+    pytest.importorskip("vllm")
+    from test_judge_transformers import tiny_chat_tokenizer
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    from fecbench.judges.base import JudgeFailure
+    from fecbench.judges.engine import JudgeEngine
+    from fecbench.judges.registry import load_judge
+
+    tokenizer = tiny_chat_tokenizer()
+    config = Qwen2Config(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(0)
+    Qwen2ForCausalLM(config).save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    judge = load_judge(
+        "vllm", {"model": str(tmp_path), "max_tokens": 16, "max_retries": 1, "gpu_memory_utilization": 0.3}
+    )
+    engine = JudgeEngine(judge)
+    results = engine.run("extract", [{"text": "He blinks."}, {"text": "She smiles."}])
+    assert all(isinstance(r, JudgeFailure) and r.attempts == 2 for r in results)
+    assert engine.stats["extract"]["judge_calls"] == 2
