@@ -1,88 +1,73 @@
-"""Render a plain static leaderboard page from scored run folders.
+"""``fecbench leaderboard build``: gather records, summarise them, render the site.
 
-Summaries are computed in Python first (one row per run), then rendered with autoescaping, so a
-model name or error message from a run folder can never inject markup. No network requests: the
-page works from ``file://`` and from any static host.
+Inputs may be record files, folders of records (``results/``, searched recursively: every
+``*.json`` in them must be a valid record) and scored run folders (recognised by their
+``run.json``, turned into a record on the fly). The paper's reported figures are always shown
+unless the caller opts out: when the inputs hold no reported set, the repository's own copy
+(``results/reported/``) is used, and a checkout without it is an error that says what to pass.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-import jinja2
-
-from fecbench import __version__
-from fecbench.display import format_score
 from fecbench.errors import ConfigError
-from fecbench.runner.outputs import RUN_JSON, SCORES
+from fecbench.runner.outputs import RUN_JSON
+from fecbench_leaderboard.records import Record, ReportedSet, RunRecord, load_record, record_files
+from fecbench_leaderboard.render import render_site
+from fecbench_leaderboard.summarize import summarize
 
-METRIC_LABELS = {"cider": "CIDEr", "rouge_l": "ROUGE-L"}
-
-
-@dataclass(frozen=True)
-class Row:
-    """One run as the page shows it."""
-
-    model: str
-    checkpoint: str
-    run_dir: str
-    run_id: str
-    subset: str
-    n: int
-    n_failed: int
-    frames: str
-    metrics: dict[str, dict[str, Any]]
+#: the repository's copy of the figures published for FEC-Bench (a source checkout or editable install)
+DEFAULT_REPORTED_DIR = Path(__file__).resolve().parents[2] / "results" / "reported"
 
 
-def load_row(run_dir: Path) -> Row:
-    """Summarise one run folder; a folder without scores is an error that says how to make them."""
-    scores_path, spec_path = run_dir / SCORES, run_dir / RUN_JSON
-    for path in (spec_path, scores_path):
-        if not path.is_file():
-            raise ConfigError(f"{run_dir}: no {path.name}; run `fecbench score {run_dir}` first")
-    try:
-        scores = json.loads(scores_path.read_text(encoding="utf-8"))
-        spec = json.loads(spec_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{run_dir}: cannot read its JSON ({exc})") from exc
-    model = spec.get("model", {})
-    protocol = scores.get("frame_protocol", {})
-    checkpoint = model.get("args", {}).get("pretrained") or model.get("loaded", {}).get("checkpoint") or "-"
-    return Row(
-        model=str(scores.get("model", model.get("name", "?"))),
-        checkpoint=str(checkpoint),
-        run_dir=str(run_dir),
-        run_id=str(scores.get("run_id", "")),
-        subset=str(scores.get("subset") or ("" if scores.get("fec_bench") else _custom_set(spec))),
-        n=int(scores.get("n", 0)),
-        n_failed=int(scores.get("n_failed", 0)),
-        frames=f"{protocol.get('num_frames', '?')} frames, {protocol.get('name', '?')}, "
-        f"max side {protocol.get('max_side', '?')}",
-        metrics=scores.get("metrics", {}),
-    )
+def collect(paths: Iterable[Path]) -> list[tuple[str, Record]]:
+    """Every record named by ``paths``, with where it came from; an unusable path is an error."""
+    from fecbench_leaderboard.runfolder import make_record
+
+    found: list[tuple[str, Record]] = []
+    seen: set[Path] = set()
+    for path in paths:
+        if path.is_file():
+            files = [path]
+        elif path.is_dir() and (path / RUN_JSON).is_file():
+            found.append((str(path), make_record(path)))
+            continue
+        elif path.is_dir():
+            files = record_files(path)
+            if not files:
+                raise ConfigError(f"{path}: neither a run folder (no {RUN_JSON}) nor a folder of records (no *.json)")
+        else:
+            raise ConfigError(f"{path}: no such file or folder")
+        for file in files:
+            if file.resolve() not in seen:
+                seen.add(file.resolve())
+                found.append((str(file), load_record(file)))
+    return found
 
 
-def _custom_set(spec: dict[str, Any]) -> str:
-    path = spec.get("annotations", {}).get("path", "")
-    return f"custom set ({Path(path).name})" if path else "custom set"
+def default_reported(directory: Path | None = None) -> list[ReportedSet]:
+    directory = directory or DEFAULT_REPORTED_DIR
+    files = record_files(directory) if directory.is_dir() else []
+    sets = [r for r in (load_record(f) for f in files) if isinstance(r, ReportedSet)]
+    if not sets:
+        raise ConfigError(
+            f"the authors' reported figures were not found (looked in {directory}); pass the folder or file that "
+            "holds them (results/reported in fecbench's repository), or --no-reported to leave them out"
+        )
+    return sets
 
 
-def build_site(run_dirs: list[Path], out_dir: Path) -> Path:
-    """Write ``out_dir/index.html`` ranking the runs by CIDEr; returns its path."""
-    if not run_dirs:
-        raise ConfigError("leaderboard build: give at least one run folder")
-    rows = sorted((load_row(d) for d in run_dirs), key=lambda r: -r.metrics.get("cider", {}).get("value", -1.0))
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("fecbench_leaderboard", "templates"),
-        autoescape=True,
-        undefined=jinja2.StrictUndefined,
-    )
-    env.filters["number"] = format_score
-    html = env.get_template("index.html").render(rows=rows, metrics=METRIC_LABELS, version=__version__)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    index = out_dir / "index.html"
-    index.write_text(html, encoding="utf-8")
-    return index
+def build_site(paths: list[Path], out_dir: Path, *, reported: bool = True) -> Path:
+    """Render the leaderboard of ``paths`` into ``out_dir``; returns the index page."""
+    if not paths:
+        raise ConfigError("leaderboard build: give at least one run folder, record file or folder of records")
+    records = [r for _, r in collect(paths)]
+    runs = [r for r in records if isinstance(r, RunRecord)]
+    sets = [r for r in records if isinstance(r, ReportedSet)]
+    if not reported:
+        sets = []
+    elif not sets:
+        sets = default_reported()
+    return render_site(summarize(runs, sets), out_dir)

@@ -1,0 +1,343 @@
+"""Result records: the small, versioned JSON files under ``results/`` that a leaderboard is built from.
+
+Two kinds share one envelope (``record_version`` and ``kind``):
+
+- ``"run"``: one scored run of fecbench (:class:`RunRecord`), made from a run folder by
+  ``fecbench leaderboard record``; it carries everything a page shows, so the site never needs the
+  run folder (whose predictions may not be publishable).
+- ``"reported"``: figures published by someone else (:class:`ReportedSet`), such as the paper's
+  table, with their source; they are shown as such and never ranked with measured runs.
+
+A contributor adds a record by pull request, so loading is strict: unknown fields, a missing
+version, a version from a newer fecbench or a broken field is an error naming the file and the
+field, never a silently skipped file. An older ``record_version`` is upgraded by the functions in
+:data:`UPGRADES` (one step per version) when a later version changes the schema.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from fecbench.errors import ConfigError
+
+RECORD_VERSION = 1
+
+Relation = Literal["entailment", "neutral", "contradiction"]
+Scalar = str | int | float | bool | None
+NonNegative = Annotated[int, Field(ge=0)]
+
+
+class RecordError(ConfigError):
+    """A result record that cannot be read: the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class Metric(_Strict):
+    """One metric of a run (or of one source dataset of a run): value, 95% interval, n, failures, version."""
+
+    value: float | None
+    ci95: tuple[float, float] | None = None
+    n: NonNegative
+    n_failed: NonNegative = 0
+    version: str
+    recall: float | None = None
+    precision: float | None = None
+    #: why the judge could not compute this metric (then ``value`` is None)
+    unsupported: str | None = None
+
+    @model_validator(mode="after")
+    def _interval_in_order(self) -> Metric:
+        if self.ci95 is not None and self.ci95[0] > self.ci95[1]:
+            raise ValueError(f"ci95 lower bound {self.ci95[0]} is above the upper bound {self.ci95[1]}")
+        return self
+
+
+class ModelInfo(_Strict):
+    name: str = Field(min_length=1)
+    adapter: str = ""
+    adapter_version: str = ""
+    checkpoint: str = ""
+    args: dict[str, Any] = Field(default_factory=dict)
+    #: where the checkpoint is published; shown as a link only when it is an http(s) URL
+    url: str | None = None
+
+
+class BenchmarkInfo(_Strict):
+    #: "FEC-Bench", or the file name of a custom annotation set
+    name: str
+    annotations_sha256: str
+    fec_bench: bool
+    records: NonNegative
+    clips: NonNegative
+    #: empty for the whole set; else the subset label every page shows (``--sources``, ``--limit``)
+    subset: str = ""
+
+
+class FrameProtocolInfo(BaseModel):
+    model_config = ConfigDict(extra="allow", allow_inf_nan=False)
+    name: str
+    num_frames: int
+    max_side: int
+
+
+class PromptInfo(_Strict):
+    text: str
+    sha256: str
+
+    @model_validator(mode="after")
+    def _hash_matches(self) -> PromptInfo:
+        if self.sha256 != prompt_sha256(self.text):
+            raise ValueError("sha256 is not the sha256 of text (edit both, or neither)")
+        return self
+
+
+class JudgeInfo(_Strict):
+    backend: str
+    model: str
+    prompt_version: str
+    prompts_sha256: str
+    stats: dict[str, Scalar] = Field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.backend}|{self.model}|{self.prompt_version}|{self.prompts_sha256}"
+
+
+class SourceResult(_Strict):
+    """A run's numbers on the clips of one source dataset."""
+
+    source: str
+    clips: NonNegative
+    n: NonNegative
+    n_failed: NonNegative
+    metrics: dict[str, Metric] = Field(default_factory=dict)
+
+
+class ClipEvents(_Strict):
+    reference: list[str]
+    prediction: list[str]
+
+
+class AlignmentEntry(_Strict):
+    reference: int | None
+    relation: Relation
+
+
+class TemExplanation(_Strict):
+    """Why a clip scored its TEM: 1-based event indices, as ``fecbench.metrics.events.tem_clip`` names them."""
+
+    alignment: list[AlignmentEntry]
+    matched: list[tuple[int, int]]
+    out_of_order: list[int] = Field(default_factory=list)
+    repeated: list[int] = Field(default_factory=list)
+    missed: list[int] = Field(default_factory=list)
+    contradicted: list[int] = Field(default_factory=list)
+
+
+class AutodqExplanation(_Strict):
+    reference_labels: list[Relation]
+    prediction_labels: list[Relation]
+
+
+class ClipExample(_Strict):
+    """One clip shown on a run page: reference against prediction, its scores and the event verdicts."""
+
+    id: str
+    source: str
+    video: str = ""
+    reference: str
+    prediction: str
+    scores: dict[str, float | None] = Field(default_factory=dict)
+    events: ClipEvents | None = None
+    autodq: AutodqExplanation | None = None
+    tem: TemExplanation | None = None
+    judge_failures: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _indices_in_range(self) -> ClipExample:
+        if self.events is None:
+            if self.tem is not None or self.autodq is not None:
+                raise ValueError("tem and autodq explanations need the extracted events")
+            return self
+        n_ref, n_pred = len(self.events.reference), len(self.events.prediction)
+        if self.autodq is not None and (
+            len(self.autodq.reference_labels) != n_ref or len(self.autodq.prediction_labels) != n_pred
+        ):
+            raise ValueError("autodq: one label per reference event and per predicted event")
+        if self.tem is not None:
+            if len(self.tem.alignment) != n_pred:
+                raise ValueError(f"tem.alignment: {len(self.tem.alignment)} entries for {n_pred} predicted events")
+            refs = [e.reference for e in self.tem.alignment if e.reference is not None]
+            refs += [k for _, k in self.tem.matched] + self.tem.missed + self.tem.contradicted
+            preds = [j for j, _ in self.tem.matched] + self.tem.out_of_order + self.tem.repeated
+            if any(not 1 <= k <= n_ref for k in refs):
+                raise ValueError(f"tem: a reference event index is outside 1..{n_ref}")
+            if any(not 1 <= j <= n_pred for j in preds):
+                raise ValueError(f"tem: a predicted event index is outside 1..{n_pred}")
+        return self
+
+
+class Examples(_Strict):
+    #: the per-clip score the clips were ordered by
+    ranked_by: str
+    worst: list[ClipExample]
+    best: list[ClipExample]
+
+
+class Bootstrap(_Strict):
+    resamples: NonNegative
+    seed: int
+    level: float = 0.95
+
+
+class Timestamps(_Strict):
+    scored_at: str = ""
+    recorded_at: str = ""
+
+
+class RunRecord(_Strict):
+    """Everything the leaderboard shows about one scored run."""
+
+    record_version: Literal[1] = RECORD_VERSION
+    kind: Literal["run"] = "run"
+    #: how the run is named on the pages (default: the adapter name and the checkpoint)
+    name: str = Field(min_length=1)
+    run_id: str
+    model: ModelInfo
+    benchmark: BenchmarkInfo
+    frame_protocol: FrameProtocolInfo
+    prompt: PromptInfo
+    generation: dict[str, Scalar] = Field(default_factory=dict)
+    judge: JudgeInfo | None
+    n_total: NonNegative
+    n: NonNegative
+    n_failed: NonNegative
+    failures: dict[str, NonNegative] = Field(default_factory=dict)
+    metrics: dict[str, Metric]
+    per_source: list[SourceResult] = Field(default_factory=list)
+    examples: Examples | None = None
+    bootstrap: Bootstrap | None = None
+    timestamps: Timestamps = Field(default_factory=Timestamps)
+    versions: dict[str, str] = Field(default_factory=dict)
+    #: free text from whoever adds the record (hardware, caveats)
+    notes: str = ""
+
+
+class ReportedSource(_Strict):
+    citation: str = Field(min_length=1)
+    #: shown as a link only when it is an http(s) URL
+    url: str | None = None
+    #: where in the source the figures are (a table, a figure)
+    location: str = ""
+    note: str = ""
+
+
+#: a published figure exactly as printed ("4.50" keeps its two decimals)
+Figure = Annotated[str, Field(pattern=r"^-?[0-9]+(\.[0-9]+)?$")]
+
+
+class ReportedRow(_Strict):
+    model: str = Field(min_length=1)
+    llm_size: str = ""
+    metrics: dict[str, Figure]
+    note: str = ""
+
+
+class ReportedSet(_Strict):
+    """Figures someone else published for FEC-Bench, with where they come from."""
+
+    record_version: Literal[1] = RECORD_VERSION
+    kind: Literal["reported"] = "reported"
+    title: str = Field(min_length=1)
+    benchmark: str = "FEC-Bench"
+    source: ReportedSource
+    #: what the reader must know about these figures (unknown judge, frames, prompt)
+    caveats: list[str] = Field(default_factory=list)
+    rows: list[ReportedRow] = Field(min_length=1)
+
+
+Record = RunRecord | ReportedSet
+KINDS: dict[str, type[RunRecord] | type[ReportedSet]] = {"run": RunRecord, "reported": ReportedSet}
+
+#: ``UPGRADES[v]`` turns a version-``v`` record (a dict) into a version ``v + 1`` one. Add a step here
+#: whenever RECORD_VERSION goes up, so the records already merged keep loading.
+UPGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def prompt_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def parse_record(data: Any, where: str) -> Record:
+    """Validate one record (already parsed JSON), upgrading an older version; ``where`` names it in errors."""
+    if not isinstance(data, dict):
+        raise RecordError(f"{where}: a record is a JSON object, got {type(data).__name__}")
+    version = data.get("record_version")
+    if version is None:
+        raise RecordError(f"{where}: no 'record_version' field (this fecbench writes version {RECORD_VERSION})")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise RecordError(f"{where}: 'record_version' must be a positive integer, got {json.dumps(version)}")
+    if version > RECORD_VERSION:
+        raise RecordError(
+            f"{where}: record_version {version} was written by a newer fecbench; this one reads versions up to "
+            f"{RECORD_VERSION}: upgrade fecbench (pip install -U fecbench)"
+        )
+    while version < RECORD_VERSION:
+        step = UPGRADES.get(version)
+        if step is None:
+            raise RecordError(f"{where}: record_version {version} is not supported and has no upgrade step")
+        data = step(dict(data))
+        version = data["record_version"]
+    kind = data.get("kind")
+    model = KINDS.get(kind) if isinstance(kind, str) else None
+    if model is None:
+        raise RecordError(f"{where}: 'kind' must be one of {', '.join(map(repr, KINDS))}, got {json.dumps(kind)}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"  {_location(e['loc'])}: {e['msg']}" for e in exc.errors()[:10]]
+        more = f"\n  ... and {exc.error_count() - 10} more" if exc.error_count() > 10 else ""
+        raise RecordError(f"{where}: invalid {kind} record:\n" + "\n".join(problems) + more) from exc
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(record)"
+
+
+def load_record(path: Path) -> Record:
+    """Read and validate one record file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RecordError(f"{path}: cannot read ({exc})") from exc
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RecordError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+    return parse_record(data, str(path))
+
+
+def record_files(directory: Path) -> list[Path]:
+    """Every ``*.json`` file under ``directory`` (recursively, sorted): each one must be a record."""
+    return sorted(p for p in directory.rglob("*.json") if p.is_file())
+
+
+def load_records(paths: Iterable[Path]) -> list[tuple[Path, Record]]:
+    return [(path, load_record(path)) for path in paths]
+
+
+def dump_record(record: Record) -> str:
+    """The JSON text of a record as it is committed: indented, fields in schema order, one final newline."""
+    return json.dumps(record.model_dump(mode="json"), indent=2, ensure_ascii=False) + "\n"
