@@ -3,6 +3,11 @@
 Plugins come from the ``fecbench`` entry-point group (installed packages, fecbench's own built-ins
 included) and from module names in the ``FECBENCH_PLUGINS`` environment variable (comma-separated,
 handy for a plugin that is not packaged yet).
+
+A registration named ``<wrapper>:<adapter>`` (literally, e.g. ``facetrack:<adapter>``) is a wrapper:
+``--model facetrack:qwen2-vl`` composes it around the registered ``qwen2-vl``. Its factory takes the
+loaded inner adapter as first argument; model arguments prefixed ``<wrapper>.`` go to the wrapper
+(prefix removed), all others to the inner adapter.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from fecbench.hookspecs import AdapterSpec
 
 ENTRY_POINT_GROUP = "fecbench"
 PLUGINS_ENV = "FECBENCH_PLUGINS"
+WRAPPED = "<adapter>"  # placeholder of a wrapper's registration name: "facetrack:<adapter>"
 
 
 @dataclass(frozen=True)
@@ -34,6 +40,7 @@ class RegisteredAdapter:
     spec: AdapterSpec
     provider: str
     provider_version: str
+    inner: RegisteredAdapter | None = None  # set for a composition "wrapper:inner"; the rest is the wrapper's
 
     def missing_requirements(self) -> list[str]:
         """Import names of ``spec.requires`` that cannot be found (checked without importing them)."""
@@ -93,10 +100,45 @@ def unique_adapters() -> list[RegisteredAdapter]:
 
 def get_adapter(name: str) -> RegisteredAdapter:
     adapters = registered_adapters()
+    wrapper, colon, inner = name.partition(":")
+    if colon and name not in adapters and f"{wrapper}:{WRAPPED}" in adapters:
+        return _compose(adapters[f"{wrapper}:{WRAPPED}"], get_adapter(inner))
+    if name.endswith(":" + WRAPPED) and name in adapters:
+        raise UnknownPluginError(f"{name!r} is a wrapper: name the adapter it wraps, e.g. {wrapper}:baseline")
     if name not in adapters:
         known = ", ".join(sorted({a.spec.name for a in adapters.values()})) or "none"
         raise UnknownPluginError(f"unknown model {name!r}; installed adapters: {known} (see `fecbench models`)")
     return adapters[name]
+
+
+def _compose(wrapper: RegisteredAdapter, inner: RegisteredAdapter) -> RegisteredAdapter:
+    """The registration of ``wrapper`` around ``inner``: the inner adapter's frames, both adapters' requirements."""
+    prefix = wrapper.spec.name.removesuffix(":" + WRAPPED)
+    if inner.inner is not None and inner.spec.name.startswith(prefix + ":"):
+        raise ConfigError(f"{prefix}:{inner.spec.name}: {prefix} cannot wrap itself")
+    spec = AdapterSpec(
+        name=f"{prefix}:{inner.spec.name}",
+        factory=wrapper.spec.factory,
+        summary=f"{inner.spec.name} wrapped by {prefix}: {wrapper.spec.summary}",
+        default_checkpoint=inner.spec.default_checkpoint,
+        default_frames=inner.spec.default_frames,
+        requires=tuple(dict.fromkeys((*wrapper.spec.requires, *inner.spec.requires))),
+        install_hint=" and ".join(dict.fromkeys(h for h in _hints_for_missing(wrapper, inner) if h)),
+    )
+    return RegisteredAdapter(spec, wrapper.provider, wrapper.provider_version, inner=inner)
+
+
+def _hints_for_missing(*entries: RegisteredAdapter) -> list[str]:
+    """Install hints of the entries that miss something (all of them when none does)."""
+    missing = [e.spec.install_hint for e in entries if e.missing_requirements()]
+    return missing or [e.spec.install_hint for e in entries]
+
+
+def split_wrapper_args(name: str, model_args: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """For ``wrapper:inner``: (the wrapper's args with their ``wrapper.`` prefix removed, the inner adapter's args)."""
+    prefix = name.partition(":")[0] + "."
+    mine = {k.removeprefix(prefix): v for k, v in model_args.items() if k.startswith(prefix)}
+    return mine, {k: v for k, v in model_args.items() if not k.startswith(prefix)}
 
 
 def import_factory(path: str) -> Any:
@@ -117,8 +159,31 @@ def load_adapter(name: str, model_args: dict[str, Any]) -> Adapter:
     except ImportError as exc:
         hint = f": {entry.spec.install_hint}" if entry.spec.install_hint else ""
         raise MissingDependencyError(f"model {name!r} cannot be imported ({exc}){hint}") from exc
+    if entry.inner is not None:
+        return _load_composed(entry, factory, model_args)
     _check_model_args(name, factory, model_args)
     return factory(**model_args)
+
+
+def _load_composed(entry: RegisteredAdapter, factory: Any, model_args: dict[str, Any]) -> Adapter:
+    """Load the inner adapter with its own arguments, then the wrapper around it with the prefixed ones."""
+    assert entry.inner is not None
+    wrapper_args, inner_args = split_wrapper_args(entry.spec.name, model_args)
+    prefix = entry.spec.name.partition(":")[0]
+    params = inspect.signature(factory).parameters
+    accepted = [n for n, p in list(params.items())[1:] if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    unknown = sorted(set(wrapper_args) - set(accepted))
+    if unknown:
+        raise ConfigError(
+            f"--model-args: {prefix} does not take {', '.join(f'{prefix}.{u}' for u in unknown)}; "
+            f"it takes: {', '.join(f'{prefix}.{a}' for a in accepted) or 'nothing'}"
+        )
+    inner = load_adapter(entry.inner.spec.name, inner_args)
+    try:
+        return factory(inner, **wrapper_args)
+    except BaseException:
+        inner.close()
+        raise
 
 
 def _check_model_args(name: str, factory: Any, model_args: dict[str, Any]) -> None:
@@ -134,8 +199,11 @@ def _check_model_args(name: str, factory: Any, model_args: dict[str, Any]) -> No
         )
 
 
-def parse_model_args(text: str | None) -> dict[str, Any]:
-    """Parse ``k=v,k2=v2`` into a dict, reading ints, floats, booleans and ``none`` as such."""
+def parse_model_args(text: str | None, option: str = "--model-args") -> dict[str, Any]:
+    """Parse ``k=v,k2=v2`` into a dict, reading ints, floats, booleans and ``none`` as such.
+
+    ``option`` names the option in error messages (``--judge-args`` reuses this parser).
+    """
     args: dict[str, Any] = {}
     if not text:
         return args
@@ -144,7 +212,7 @@ def parse_model_args(text: str | None) -> dict[str, Any]:
             continue
         key, sep, value = part.partition("=")
         if not sep or not key.strip():
-            raise ConfigError(f"--model-args: {part!r} is not of the form key=value")
+            raise ConfigError(f"{option}: {part!r} is not of the form key=value")
         args[key.strip()] = _coerce(value.strip())
     return args
 
