@@ -12,6 +12,9 @@ from clipgen import write_clip
 REPO = Path(__file__).resolve().parents[1]
 SHARED_FEC_BENCH = REPO.parent / "shared" / "fec-bench"
 TEST_PLUGINS = Path(__file__).parent / "plugins"
+EXAMPLE_PLUGIN = Path(__file__).parent / "example_plugin"
+# The example plugin package's own tests run inside the venv it is installed into (tests/test_new_adapter.py).
+collect_ignore = ["example_plugin"]
 
 
 @pytest.fixture(autouse=True)

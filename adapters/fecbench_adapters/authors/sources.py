@@ -1,0 +1,165 @@
+"""Where each model's code comes from: repository, pinned commit, and the install instruction.
+
+Kept apart from the adapters (and free of heavy imports) so that the registrations in
+``fecbench_adapters.specs_authors`` can show the install hints without importing any adapter.
+Each hint is a shell line that can be pasted as it is: clone, check out the commit the adapter was
+written against, install as the repository documents it, and (for repositories that are not
+packages) export the variable that tells the adapter where the clone is; what cannot be a command
+follows as a ``#`` comment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class AuthorsCode:
+    """Where a model's code comes from, and the exact way to install it."""
+
+    project: str  # the authors' name for it, e.g. "VideoLLaMA2"
+    repo: str  # https URL of the repository
+    commit: str  # the commit this adapter was written against (full sha)
+    directory: str  # the clone's folder name
+    install: str  # the repository's documented install step, run inside the clone
+    note: str = ""  # what the user must know that is not a command
+    code_dir_env: str | None = None  # for repositories that are not packages: env var naming the clone
+    code_subdir: str = ""  # where in the clone the code lives, when not at its root
+
+    @property
+    def hint(self) -> str:
+        """The install instruction shown by ``fecbench models`` and in the error of a run that lacks the code."""
+        steps = [f"git clone {self.repo} {self.directory}", f"cd {self.directory}", f"git checkout {self.commit[:12]}"]
+        steps.append(self.install)
+        if self.code_dir_env:
+            where = f"$PWD/{self.code_subdir}" if self.code_subdir else "$PWD"
+            steps.append(f"export {self.code_dir_env}={where}")
+        line = " && ".join(steps)
+        return f"{line}  # {self.note}" if self.note else line
+
+
+OWN_ENV = "it pins old torch/transformers releases: use an environment of its own"
+
+VIDEOLLAMA2 = AuthorsCode(
+    project="VideoLLaMA2",
+    repo="https://github.com/DAMO-NLP-SG/VideoLLaMA2",
+    commit="c0bb03abf6b8a6b9a8dccac006fb4db5d4d9e414",
+    directory="VideoLLaMA2",
+    install="pip install -e .",
+    note=f"torch 2.2.0, transformers 4.40.0; {OWN_ENV}",
+)
+
+VIDEOCHAT2 = AuthorsCode(
+    project="VideoChat2",
+    repo="https://github.com/OpenGVLab/Ask-Anything",
+    commit="4dd8210b030374bb0c510a57dfbe916f70d3ef71",
+    directory="Ask-Anything",
+    install="pip install -r video_chat2/requirements.txt",
+    note="set the UMT-L/Q-Former and Mistral-7B paths in video_chat2/configs/config_mistral.json; " + OWN_ENV,
+    code_dir_env="FECBENCH_VIDEOCHAT2_CODE",
+    code_subdir="video_chat2",
+)
+
+LLAMA_VID = AuthorsCode(
+    project="LLaMA-VID",
+    repo="https://github.com/dvlab-research/LLaMA-VID",
+    commit="b3d3ae2b1c116c1c0ce364197609133fa3df2d9b",
+    directory="LLaMA-VID",
+    install="pip install -e .",
+    note=f"also installs LLaVA from git; torch 2.0.1, transformers 4.31.0; {OWN_ENV}",
+)
+
+PLLAVA = AuthorsCode(
+    project="PLLaVA",
+    repo="https://github.com/magic-research/PLLaVA",
+    commit="6f49fd281a855c4fa3103595ba2800a4dce7ec88",
+    directory="PLLaVA",
+    install="pip install -r requirements.txt",
+    note=OWN_ENV,
+    code_dir_env="FECBENCH_PLLAVA_CODE",
+)
+
+SHAREGPT4VIDEO = AuthorsCode(
+    project="ShareGPT4Video",
+    repo="https://github.com/ShareGPT4Omni/ShareGPT4Video",
+    commit="7e02ee61506d2104b85d1e301a2fde4a637ffe1f",
+    directory="ShareGPT4Video",
+    install="pip install -e .",
+    note=f"installs their LLaVA fork as the package 'llava'; torch 2.1.2, transformers 4.37.2; {OWN_ENV}",
+)
+
+CHAT_UNIVI = AuthorsCode(
+    project="Chat-UniVi",
+    repo="https://github.com/PKU-YuanGroup/Chat-UniVi",
+    commit="ec0b3db2d98dafb5c6bd72f626f4089f15727273",
+    directory="Chat-UniVi",
+    install="pip install -e .",
+    note=f"transformers 4.31.0; {OWN_ENV}",
+)
+
+ST_LLM = AuthorsCode(
+    project="ST-LLM",
+    repo="https://github.com/TencentARC/ST-LLM",
+    commit="ae4525805fa4f4ec6d2e02a0255f48bc8a501ece",
+    directory="ST-LLM",
+    install="pip install -r requirement.txt",
+    note=OWN_ENV,
+    code_dir_env="FECBENCH_STLLM_CODE",
+)
+
+# The first Tarsier lives on the "tarsier" branch; main now holds Tarsier2.
+TARSIER = AuthorsCode(
+    project="Tarsier",
+    repo="https://github.com/bytedance/tarsier",
+    commit="e3f27ef6d901422db471efbf0c8e0ae502fea0f1",
+    directory="tarsier",
+    install="bash setup.sh",
+    note=OWN_ENV,
+    code_dir_env="FECBENCH_TARSIER_CODE",
+)
+
+VIDEOLLAMA = AuthorsCode(
+    project="Video-LLaMA",
+    repo="https://github.com/DAMO-NLP-SG/Video-LLaMA",
+    commit="64888c0a77e8e66af606c37629fbbf79c4582959",
+    directory="Video-LLaMA",
+    install="pip install -e .",
+    note=f"the repository documents a conda environment: conda env create -f environment.yml; {OWN_ENV}",
+    code_dir_env="FECBENCH_VIDEOLLAMA_CODE",
+)
+
+VIDEOCHAT = AuthorsCode(
+    project="VideoChat",
+    repo="https://github.com/OpenGVLab/Ask-Anything",
+    commit="4dd8210b030374bb0c510a57dfbe916f70d3ef71",
+    directory="Ask-Anything",
+    install="pip install -r video_chat/requirements.txt",
+    note="set the EVA-ViT, Q-Former, Vicuna and VideoChat weight paths in video_chat/configs/config_7b.json; "
+    + OWN_ENV,
+    code_dir_env="FECBENCH_VIDEOCHAT_CODE",
+    code_subdir="video_chat",
+)
+
+HUMANOMNI = AuthorsCode(
+    project="HumanOmni",
+    repo="https://github.com/HumanMLLM/HumanOmni",
+    commit="26fa491492d39a66eef0d9e805c7bf33bf2cb0ee",
+    directory="HumanOmni",
+    install="pip install -r requirements.txt",
+    note="its requirements pin pydantic 1.10 and numpy 1.22, older than fecbench's; " + OWN_ENV,
+    code_dir_env="FECBENCH_HUMANOMNI_CODE",
+)
+
+ALL: tuple[AuthorsCode, ...] = (
+    VIDEOLLAMA2,
+    VIDEOCHAT2,
+    LLAMA_VID,
+    PLLAVA,
+    SHAREGPT4VIDEO,
+    CHAT_UNIVI,
+    ST_LLM,
+    TARSIER,
+    VIDEOLLAMA,
+    VIDEOCHAT,
+    HUMANOMNI,
+)
