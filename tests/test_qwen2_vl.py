@@ -248,4 +248,4 @@ def test_fecbench_run_end_to_end_with_a_checkpoint_path(tiny_qwen2_vl: str, tmp_
     assert spec["frame_protocol"]["num_frames"] == 4
     assert {"torch", "transformers"} <= set(spec["versions"])
     scores = json.loads((tmp_path / "run" / "scores.json").read_text())
-    assert scores["n"] == 4 and set(scores["metrics"]) == {"cider", "rouge_l"}
+    assert scores["n"] == 4 and {"cider", "rouge_l", "autodq", "tem"} <= set(scores["metrics"])

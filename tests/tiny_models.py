@@ -13,17 +13,47 @@ transformers and tokenizers.
 from __future__ import annotations
 
 import json
+import string
 from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import (
+    GotOcr2ImageProcessor,
+    InternVLConfig,
+    InternVLForConditionalGeneration,
+    InternVLProcessor,
+    InternVLVideoProcessor,
+    LlamaTokenizer,
+    LlavaNextImageProcessor,
+    LlavaNextVideoConfig,
+    LlavaNextVideoForConditionalGeneration,
+    LlavaNextVideoProcessor,
+    LlavaNextVideoVideoProcessor,
+    LlavaOnevisionConfig,
+    LlavaOnevisionForConditionalGeneration,
+    LlavaOnevisionImageProcessor,
+    LlavaOnevisionProcessor,
+    LlavaOnevisionVideoProcessor,
+    Qwen2_5_VLConfig,
+    Qwen2_5_VLForConditionalGeneration,
+    Qwen2_5_VLProcessor,
     Qwen2Tokenizer,
     Qwen2VLConfig,
     Qwen2VLForConditionalGeneration,
     Qwen2VLImageProcessor,
     Qwen2VLProcessor,
     Qwen2VLVideoProcessor,
+    VideoLlama3Config,
+    VideoLlama3ForConditionalGeneration,
+    VideoLlama3ImageProcessor,
+    VideoLlama3Processor,
+    VideoLlama3VideoProcessor,
+    VideoLlavaConfig,
+    VideoLlavaForConditionalGeneration,
+    VideoLlavaImageProcessor,
+    VideoLlavaProcessor,
+    VideoLlavaVideoProcessor,
 )
 
 # Sentences the toy BPE is trained on: vocabulary in the benchmark's domain keeps decoded text readable.
@@ -139,3 +169,349 @@ def build_tiny_qwen2_vl(directory: str | Path, seed: int = 0) -> Path:
     model.save_pretrained(directory)
     processor.save_pretrained(directory)
     return directory
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The other transformers-native video chat models. Each builder mirrors its hub checkpoint's layout: the
+# same model, processor and tokenizer classes, the same special tokens and a chat template of the same shape,
+# with a two-layer text model of width 64 and a vision tower of one or two tiny layers on 64x64 inputs.
+# ---------------------------------------------------------------------------------------------------------
+
+LLAMA_BYTE_TOKENS = tuple(f"<0x{b:02X}>" for b in range(256))
+
+
+def train_metaspace_bpe(special_tokens: tuple[str, ...], vocab_size: int = 700) -> tuple[dict[str, int], list]:
+    """A sentencepiece-style BPE (``▁`` marks word starts, byte fallback tokens) as Llama tokenizers use."""
+    tokenizer = Tokenizer(models.BPE(byte_fallback=True))
+    tokenizer.pre_tokenizer = pre_tokenizers.Metaspace(replacement="▁", prepend_scheme="first")
+    alphabet = sorted(set(string.ascii_letters + string.digits + string.punctuation) | {"▁"})
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=[*special_tokens, *LLAMA_BYTE_TOKENS],
+        initial_alphabet=alphabet,
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(list(CORPUS) * 50, trainer)
+    model = json.loads(tokenizer.to_str())["model"]
+    return model["vocab"], [tuple(merge) for merge in model["merges"]]
+
+
+def tiny_llama_tokenizer(extra_special: tuple[str, ...], pad_token: str = "<unk>") -> LlamaTokenizer:
+    """The Llama (Vicuna) tokenizer class on a toy vocabulary: ``<s>`` prepended, byte fallback, ``</s>`` ends."""
+    vocab, merges = train_metaspace_bpe(("<unk>", "<s>", "</s>", *extra_special))
+    tokenizer = LlamaTokenizer(
+        vocab=vocab, merges=merges, pad_token=pad_token, add_prefix_space=True, add_bos_token=True
+    )
+    tokenizer.add_special_tokens({"additional_special_tokens": list(extra_special)})
+    return tokenizer
+
+
+def tiny_qwen_style_tokenizer(special_tokens: tuple[str, ...], **named: object) -> Qwen2Tokenizer:
+    """Qwen2's tokenizer class with ``special_tokens`` (the first is ``<|endoftext|>``) on a toy vocabulary."""
+    vocab, merges = train_bpe(special_tokens)
+    named = {"eos_token": "<|im_end|>", "pad_token": "<|endoftext|>", **named}
+    tokenizer = Qwen2Tokenizer(vocab=vocab, merges=merges, unk_token=None, **named)
+    tokenizer.add_special_tokens({"additional_special_tokens": list(special_tokens[1:])})
+    return tokenizer
+
+
+def text_config(tokenizer, model_type: str, **extra: object) -> dict:
+    """A two-layer decoder of width 64 whose special-token ids match ``tokenizer``."""
+    return {
+        "model_type": model_type,
+        "vocab_size": len(tokenizer),
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "pad_token_id": tokenizer.pad_token_id,
+        **extra,
+    }
+
+
+CLIP_VISION = {
+    "model_type": "clip_vision_model",
+    "hidden_size": 32,
+    "intermediate_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 2,
+    "image_size": 64,
+    "patch_size": 16,
+    "projection_dim": 32,
+}
+SIGLIP_VISION = {**CLIP_VISION, "model_type": "siglip_vision_model"}
+
+
+def save_checkpoint(directory: str | Path, model, processor, stop_ids: list[int], pad_id: int) -> Path:
+    """Write model and processor; generation stops on ``stop_ids`` and pads with ``pad_id`` as on the hub."""
+    directory = Path(directory)
+    model.generation_config.eos_token_id = stop_ids if len(stop_ids) > 1 else stop_ids[0]
+    model.generation_config.pad_token_id = pad_id
+    model.save_pretrained(directory)
+    processor.save_pretrained(directory)
+    return directory
+
+
+def build_tiny_qwen2_5_vl(directory: str | Path, seed: int = 0) -> Path:
+    """Qwen2.5-VL: windowed-attention vision tower (one full-attention block) and time-aware M-RoPE."""
+    tokenizer = tiny_qwen_tokenizer()
+    ids = dict(zip(QWEN_SPECIAL_TOKENS, tokenizer.convert_tokens_to_ids(list(QWEN_SPECIAL_TOKENS)), strict=True))
+    config = Qwen2_5_VLConfig(
+        text_config=text_config(
+            tokenizer,
+            "qwen2_5_vl_text",
+            bos_token_id=None,
+            rope_parameters={"rope_type": "default", "mrope_section": [4, 2, 2], "rope_theta": 10000.0},
+        ),
+        vision_config={
+            "depth": 2,
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "out_hidden_size": 64,
+            "num_heads": 2,
+            "fullatt_block_indexes": [1],
+            "window_size": 56,
+        },
+        image_token_id=ids["<|image_pad|>"],
+        video_token_id=ids["<|video_pad|>"],
+        vision_start_token_id=ids["<|vision_start|>"],
+        vision_end_token_id=ids["<|vision_end|>"],
+    )
+    torch.manual_seed(seed)
+    model = Qwen2_5_VLForConditionalGeneration(config).eval()
+    processor = Qwen2_5_VLProcessor(
+        image_processor=Qwen2VLImageProcessor(min_pixels=HUB_IMAGE_MIN_PIXELS, max_pixels=HUB_IMAGE_MAX_PIXELS),
+        tokenizer=tokenizer,
+        video_processor=Qwen2VLVideoProcessor(min_pixels=HUB_IMAGE_MIN_PIXELS, max_pixels=HUB_IMAGE_MAX_PIXELS),
+        chat_template=QWEN_CHAT_TEMPLATE,
+    )
+    return save_checkpoint(directory, model, processor, [ids["<|im_end|>"], ids["<|endoftext|>"]], ids["<|endoftext|>"])
+
+
+# Vicuna's "USER: ... ASSISTANT:" layout with media first, as in llava-hf/LLaVA-NeXT-Video-7B-hf.
+VICUNA_MEDIA_FIRST_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if message['role'] != 'system' %}{{ message['role'].upper() + ': ' }}{% endif %}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}{{ '<image>\n' }}{% endfor %}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'video') %}{{ '<video>\n' }}{% endfor %}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}"
+    "{{ content['text'] + ' ' }}{% endfor %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ 'ASSISTANT:' }}{% endif %}"
+)
+
+
+def build_tiny_llava_next_video(directory: str | Path, seed: int = 0) -> Path:
+    """LLaVA-NeXT-Video: CLIP tower, 2x2 average pooling of each frame's patch grid, Vicuna (Llama) text model."""
+    tokenizer = tiny_llama_tokenizer(("<image>", "<video>"))
+    image_id, video_id = tokenizer.convert_tokens_to_ids(["<image>", "<video>"])
+    config = LlavaNextVideoConfig(
+        vision_config=CLIP_VISION,
+        text_config=text_config(tokenizer, "llama"),
+        image_token_index=image_id,
+        video_token_index=video_id,
+        image_grid_pinpoints=[[64, 64]],
+        vision_feature_layer=-1,
+        image_seq_length=16,
+    )
+    torch.manual_seed(seed)
+    model = LlavaNextVideoForConditionalGeneration(config).eval()
+    processor = LlavaNextVideoProcessor(
+        video_processor=LlavaNextVideoVideoProcessor(size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}),
+        image_processor=LlavaNextImageProcessor(
+            size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}, image_grid_pinpoints=[[64, 64]]
+        ),
+        tokenizer=tokenizer,
+        chat_template=VICUNA_MEDIA_FIRST_TEMPLATE,
+        patch_size=16,
+        vision_feature_select_strategy="default",
+        num_additional_image_tokens=1,
+    )
+    return save_checkpoint(directory, model, processor, [tokenizer.eos_token_id], tokenizer.pad_token_id)
+
+
+# Qwen's im_start/im_end turns with media first and no default system turn, as in llava-onevision-qwen2-*-hf.
+ONEVISION_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' }}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'image') %}{{ '<image>\n' }}{% endfor %}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'video') %}{{ '<video>\n' }}{% endfor %}"
+    "{% for content in message['content'] | selectattr('type', 'equalto', 'text') %}"
+    "{{ content['text'] }}{% endfor %}"
+    "{{ '<|im_end|>\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def build_tiny_llava_onevision(directory: str | Path, seed: int = 0) -> Path:
+    """LLaVA-OneVision: SigLIP tower, bilinear 2x pooling of video frames plus one newline token, Qwen2 text model."""
+    tokenizer = tiny_qwen_style_tokenizer(("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<image>", "<video>"))
+    image_id, video_id = tokenizer.convert_tokens_to_ids(["<image>", "<video>"])
+    config = LlavaOnevisionConfig(
+        vision_config=SIGLIP_VISION,
+        text_config=text_config(tokenizer, "qwen2", bos_token_id=None),
+        image_token_index=image_id,
+        video_token_index=video_id,
+        image_grid_pinpoints=[[64, 64]],
+        vision_feature_layer=-1,
+    )
+    torch.manual_seed(seed)
+    model = LlavaOnevisionForConditionalGeneration(config).eval()
+    processor = LlavaOnevisionProcessor(
+        image_processor=LlavaOnevisionImageProcessor(size={"height": 64, "width": 64}, image_grid_pinpoints=[[64, 64]]),
+        tokenizer=tokenizer,
+        video_processor=LlavaOnevisionVideoProcessor(size={"height": 64, "width": 64}),
+        num_image_tokens=16,
+        vision_feature_select_strategy="full",
+        chat_template=ONEVISION_TEMPLATE,
+    )
+    ids = tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
+    return save_checkpoint(directory, model, processor, ids, tokenizer.pad_token_id)
+
+
+def build_tiny_video_llava(directory: str | Path, seed: int = 0) -> Path:
+    """Video-LLaVA: one CLIP tower for every frame (CLS kept), Vicuna text model; no chat template, as on the hub."""
+    tokenizer = tiny_llama_tokenizer(("<image>", "<video>", "<pad>"), pad_token="<pad>")
+    image_id, video_id = tokenizer.convert_tokens_to_ids(["<image>", "<video>"])
+    config = VideoLlavaConfig(
+        vision_config=CLIP_VISION,
+        text_config=text_config(tokenizer, "llama"),
+        image_token_index=image_id,
+        video_token_index=video_id,
+        vision_feature_layer=-1,
+        image_seq_length=16,
+        video_seq_length=8 * 17,
+    )
+    torch.manual_seed(seed)
+    model = VideoLlavaForConditionalGeneration(config).eval()
+    processor = VideoLlavaProcessor(
+        image_processor=VideoLlavaImageProcessor(size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}),
+        video_processor=VideoLlavaVideoProcessor(size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}),
+        tokenizer=tokenizer,
+        patch_size=16,
+        vision_feature_select_strategy="default",
+        num_additional_image_tokens=1,
+    )
+    return save_checkpoint(directory, model, processor, [tokenizer.eos_token_id], tokenizer.pad_token_id)
+
+
+INTERNVL_SPECIAL_TOKENS = (
+    "<|endoftext|>",
+    "<|im_start|>",
+    "<|im_end|>",
+    "<img>",
+    "</img>",
+    "<IMG_CONTEXT>",
+    "<video>",
+)
+
+# InternVL3's layout: a default system turn, then "<video>\n" before the text of a user turn.
+INTERNVL_TEMPLATE = (
+    "{% for message in messages %}"
+    "{% if loop.first and message['role'] != 'system' %}"
+    "{{ '<|im_start|>system\nYou are a tiny test model.<|im_end|>\n' }}"
+    "{% endif %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' }}"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' %}{{ '<image>\n' }}"
+    "{% elif content['type'] == 'video' %}{{ '<video>\n' }}"
+    "{% elif content['type'] == 'text' %}{{ content['text'] }}"
+    "{% endif %}{% endfor %}{% endif %}"
+    "{{ '<|im_end|>\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+# With the usual 0.02 the tiny InternVL's text model falls into "\n\n\n..." for every input, which would make
+# a batched == unbatched comparison meaningless; wider random weights make its output follow the input.
+INTERNVL_TEXT_INIT_RANGE = 0.2
+
+
+def build_tiny_internvl(directory: str | Path, seed: int = 0) -> Path:
+    """InternVL (the -hf layout): InternViT, pixel shuffle to 4 tokens a frame, each frame 'FrameN: <img>...</img>'."""
+    tokenizer = tiny_qwen_style_tokenizer(
+        INTERNVL_SPECIAL_TOKENS,
+        extra_special_tokens={
+            "start_image_token": "<img>",
+            "end_image_token": "</img>",
+            "context_image_token": "<IMG_CONTEXT>",
+            "video_token": "<video>",
+        },
+    )
+    config = InternVLConfig(
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "image_size": [64, 64],
+            "patch_size": [16, 16],
+        },
+        text_config=text_config(tokenizer, "qwen2", bos_token_id=None, initializer_range=INTERNVL_TEXT_INIT_RANGE),
+        image_token_id=tokenizer.convert_tokens_to_ids("<IMG_CONTEXT>"),
+        image_seq_length=4,
+        downsample_ratio=0.5,
+    )
+    torch.manual_seed(seed)
+    model = InternVLForConditionalGeneration(config).eval()
+    processor = InternVLProcessor(
+        image_processor=GotOcr2ImageProcessor(size={"height": 64, "width": 64}),
+        tokenizer=tokenizer,
+        video_processor=InternVLVideoProcessor(size={"height": 64, "width": 64}),
+        image_seq_length=4,
+        chat_template=INTERNVL_TEMPLATE,
+    )
+    ids = tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
+    return save_checkpoint(directory, model, processor, ids, tokenizer.pad_token_id)
+
+
+VIDEOLLAMA3_SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|image_pad|>", "<|video_pad|>")
+
+# VideoLLaMA3's turns: the processor expands one <|video_pad|> into "Time t s:<tokens>," per frame.
+VIDEOLLAMA3_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' }}"
+    "{% if message['content'] is string %}{{ message['content'] }}"
+    "{% else %}{% for content in message['content'] %}"
+    "{% if content['type'] == 'image' %}{{ '<|image_pad|>\n' }}"
+    "{% elif content['type'] == 'video' %}{{ '<|video_pad|>\n' }}"
+    "{% elif content['type'] == 'text' %}{{ content['text'] }}"
+    "{% endif %}{% endfor %}{% endif %}"
+    "{{ '<|im_end|>\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+
+
+def build_tiny_videollama3(directory: str | Path, seed: int = 0) -> Path:
+    """VideoLLaMA3: SigLIP-style any-resolution tower with 2D RoPE, tokens of near-identical frames pruned."""
+    tokenizer = tiny_qwen_style_tokenizer(VIDEOLLAMA3_SPECIAL_TOKENS)
+    image_id, video_id = tokenizer.convert_tokens_to_ids(["<|image_pad|>", "<|video_pad|>"])
+    config = VideoLlama3Config(
+        text_config=text_config(tokenizer, "qwen2", bos_token_id=None),
+        vision_config={
+            "hidden_size": 32,
+            "intermediate_size": 64,
+            "num_hidden_layers": 1,
+            "num_attention_heads": 2,
+            "patch_size": 14,
+        },
+        image_token_id=image_id,
+        video_token_id=video_id,
+    )
+    torch.manual_seed(seed)
+    model = VideoLlama3ForConditionalGeneration(config).eval()
+    processor = VideoLlama3Processor(
+        image_processor=VideoLlama3ImageProcessor(),
+        tokenizer=tokenizer,
+        video_processor=VideoLlama3VideoProcessor(size={"shortest_edge": 784, "longest_edge": 8192}),
+        chat_template=VIDEOLLAMA3_TEMPLATE,
+    )
+    ids = tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
+    return save_checkpoint(directory, model, processor, ids, tokenizer.pad_token_id)

@@ -1,8 +1,8 @@
 """Shared machinery for video chat models run through transformers (processor + chat template + generate).
 
-A concrete adapter names its model class and, where the model needs it, the video-processor
-settings; loading, prompt building, batching with left padding, decoding and provenance live here,
-so that every transformers-backed adapter batches and decodes the same way.
+A concrete adapter names its model class, its default checkpoint and, where the model needs it,
+the video-processor settings; loading, prompt building, batching with left padding, decoding and
+provenance live here, so that every transformers-backed adapter batches and decodes the same way.
 
 The runner has already sampled the frames it wants the model to see. This module hands them to the
 processor as they are: ``do_sample_frames=False`` (some checkpoints enable sampling in their
@@ -105,25 +105,46 @@ def _json_safe(value: Any) -> bool:
 class HFVideoChatAdapter(Adapter):
     """Base of the transformers video chat adapters.
 
-    Subclasses set ``model_class`` and may override :meth:`video_processor_kwargs`,
-    :meth:`conversation` and :meth:`describe_video_processing`. Their ``__init__`` spells out the
-    accepted ``--model-args`` and calls ``super().__init__``.
+    Subclasses set ``model_class`` and ``default_checkpoint`` and may override
+    :meth:`video_processor_kwargs`, :meth:`conversation` and :meth:`describe_video_processing`.
+    Their ``__init__`` spells out the accepted ``--model-args`` and calls ``super().__init__``;
+    subclasses without model arguments of their own take these (``--model-args``):
+
+    * ``pretrained``: hub id or local checkpoint directory (default: ``default_checkpoint``).
+    * ``dtype``: ``auto`` (bfloat16 on GPU, float32 on CPU), ``bfloat16``, ``float16`` or ``float32``.
+    * ``attn_implementation``: ``sdpa`` (default), ``eager``, ``flash_attention_2``...; ``none``: transformers
+      chooses.
+    * ``device``: ``auto`` (CUDA if available, else CPU), ``cpu``, ``cuda``, ``cuda:1``...
+    * ``device_map``: e.g. ``auto`` to shard a large checkpoint over several GPUs (needs accelerate);
+      replaces ``device``.
+    * ``revision``: branch, tag or commit of a hub checkpoint.
+    * ``trust_remote_code``: let transformers run code shipped with the checkpoint.
+
+    ``prompt_format`` is the model card's prompt (``{prompt}`` marks the request's text), used only
+    for checkpoints that ship no chat template; without either, loading fails.
+
+    ``equal_frame_counts`` is set by models whose processor stacks the clips of a batch into one
+    tensor (LLaVA family, InternVL): a batch mixing frame counts is then run as one sub-batch per
+    count, which gives the same captions because batching never changes a caption.
     """
 
     model_class: ClassVar[type[PreTrainedModel]]
+    default_checkpoint: ClassVar[str]
+    equal_frame_counts: ClassVar[bool] = False
+    prompt_format: ClassVar[str | None] = None
 
     def __init__(
         self,
-        pretrained: str,
+        pretrained: str | None = None,
         *,
         dtype: str = "auto",
-        attn_implementation: str | None = None,
+        attn_implementation: str | None = "sdpa",
         device: str = "auto",
         device_map: str | None = None,
         revision: str | None = None,
         trust_remote_code: bool = False,
     ) -> None:
-        self.pretrained = str(pretrained)
+        self.pretrained = str(self.default_checkpoint if pretrained is None else pretrained)
         source = os.path.expanduser(self.pretrained)
         if self.pretrained.startswith(("/", "./", "../", "~")) and not os.path.isdir(source):
             raise ConfigError(f"{self.name}: checkpoint directory {self.pretrained!r} does not exist")
@@ -146,6 +167,10 @@ class HFVideoChatAdapter(Adapter):
             )
         except (OSError, ValueError, ImportError) as exc:
             raise ConfigError(f"{self.name}: cannot load checkpoint {self.pretrained!r}: {exc}") from exc
+        if self.processor.chat_template is None and self.prompt_format is None:
+            raise ConfigError(
+                f"{self.name}: checkpoint {self.pretrained!r} has no chat template, so the prompt format is unknown"
+            )
         if device_map is None:
             self.model.to(self.device)
         self.model.eval()
@@ -163,17 +188,28 @@ class HFVideoChatAdapter(Adapter):
         return [{"role": "user", "content": [{"type": "video"}, {"type": "text", "text": request.prompt}]}]
 
     def describe_video_processing(self) -> dict[str, Any]:
-        """Video-processing settings worth recording with the run."""
-        return {}
+        """Video-processing settings worth recording with the run: the checkpoint's resize and crop."""
+        video_processor = self.processor.video_processor
+        settings: dict[str, Any] = {"video_processor": type(video_processor).__name__}
+        for key in ("size", "crop_size", "do_center_crop", "do_resize"):
+            value = getattr(video_processor, key, None)
+            if value is not None:
+                settings[key] = value if _json_safe(value) else dict(value)
+        return settings
+
+    def prompt_text(self, request: VideoRequest) -> str:
+        """The full prompt of one clip: the checkpoint's chat template, else the model card's format."""
+        if self.processor.chat_template is None and self.prompt_format is not None:
+            return self.prompt_format.format(prompt=request.prompt)
+        return self.processor.apply_chat_template(
+            self.conversation(request), tokenize=False, add_generation_prompt=True
+        )
 
     # -- the adapter interface ------------------------------------------------------------------------
 
     def prepare_inputs(self, requests: Sequence[VideoRequest]) -> BatchFeature:
         """Tokenised, left-padded prompts plus processed videos for one batch (on the CPU)."""
-        texts = [
-            self.processor.apply_chat_template(self.conversation(r), tokenize=False, add_generation_prompt=True)
-            for r in requests
-        ]
+        texts = [self.prompt_text(r) for r in requests]
         videos = [check_frames(r) for r in requests]
         return self.processor(
             text=texts,
@@ -209,6 +245,20 @@ class HFVideoChatAdapter(Adapter):
             return []
         if getattr(self, "model", None) is None:
             raise RuntimeError(f"{self.name}: generate() called after close()")
+        if not self.equal_frame_counts:
+            return self._generate_batch(requests, config)
+        by_count: dict[int, list[int]] = {}
+        for index, request in enumerate(requests):
+            by_count.setdefault(len(check_frames(request)), []).append(index)
+        captions: list[str] = [""] * len(requests)
+        for indices in by_count.values():
+            sub_batch = self._generate_batch([requests[i] for i in indices], config)
+            for index, caption in zip(indices, sub_batch, strict=True):
+                captions[index] = caption
+        return captions
+
+    def _generate_batch(self, requests: Sequence[VideoRequest], config: GenerationConfig) -> list[str]:
+        """One ``generate`` call over ``requests``, whose clips the processor can stack together."""
         inputs = self.prepare_inputs(requests).to(self.model.device, self.torch_dtype)
         kwargs = self.decoding_kwargs(config)
         if not config.greedy:

@@ -30,9 +30,10 @@ class Qwen2VLAdapter(HFVideoChatAdapter):
 
     Model arguments (``--model-args``):
 
-    * ``pretrained``: hub id or local checkpoint directory.
+    * ``pretrained``: hub id or local checkpoint directory (default: ``default_checkpoint``).
     * ``dtype``: ``auto`` (bfloat16 on GPU, float32 on CPU), ``bfloat16``, ``float16`` or ``float32``.
-    * ``attn_implementation``: e.g. ``sdpa``, ``eager``, ``flash_attention_2``; transformers' default if unset.
+    * ``attn_implementation``: ``sdpa`` (default), ``eager``, ``flash_attention_2``...; ``none``: transformers
+      chooses.
     * ``device``: ``auto`` (CUDA if available, else CPU), ``cpu``, ``cuda``, ``cuda:1``...
     * ``device_map``: e.g. ``auto`` to shard a large checkpoint over several GPUs (needs accelerate);
       overrides ``device``.
@@ -44,13 +45,14 @@ class Qwen2VLAdapter(HFVideoChatAdapter):
 
     name = "qwen2-vl"
     model_class = Qwen2VLForConditionalGeneration
+    default_checkpoint = "Qwen/Qwen2-VL-7B-Instruct"
 
     def __init__(
         self,
-        pretrained: str = "Qwen/Qwen2-VL-7B-Instruct",
+        pretrained: str | None = None,
         *,
         dtype: str = "auto",
-        attn_implementation: str | None = None,
+        attn_implementation: str | None = "sdpa",
         device: str = "auto",
         device_map: str | None = None,
         min_pixels: int | None = None,
@@ -85,6 +87,7 @@ class Qwen2VLAdapter(HFVideoChatAdapter):
     def describe_video_processing(self) -> dict[str, Any]:
         video_processor = self.processor.video_processor
         return {
+            "video_processor": type(video_processor).__name__,
             "min_pixels": self.min_pixels,
             "max_pixels": self.max_pixels,
             "cap_pixels_per_frame": True,
@@ -92,3 +95,17 @@ class Qwen2VLAdapter(HFVideoChatAdapter):
             "patch_size": video_processor.patch_size,
             "merge_size": video_processor.merge_size,
         }
+
+
+class Qwen2VL2BAdapter(Qwen2VLAdapter):
+    """Qwen2-VL 2B Instruct, which the benchmark's authors report in their later work (HumanOmni)."""
+
+    name = "qwen2-vl-2b"
+    default_checkpoint = "Qwen/Qwen2-VL-2B-Instruct"
+
+
+class Qwen2VL72BAdapter(Qwen2VLAdapter):
+    """Qwen2-VL 72B Instruct (HumanOmni's table); in bfloat16 it needs more than one 80 GB GPU: ``device_map=auto``."""
+
+    name = "qwen2-vl-72b"
+    default_checkpoint = "Qwen/Qwen2-VL-72B-Instruct"
