@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from fecbench.adapter import GenerationConfig
 from fecbench.data.annotations import Annotations, Clip, load_annotations
 from fecbench.data.check import SourceReport
 from fecbench.data.fecbench_default import FEC_BENCH_SHA256, default_annotations
 from fecbench.data.roots import VideoRoots
 from fecbench.errors import ConfigError
-from fecbench.plugins import RegisteredAdapter, get_adapter, load_adapter, unique_adapters
+from fecbench.plugins import RegisteredAdapter, get_adapter, unique_adapters
 from fecbench.prompts import DEFAULT_INSTRUCTION
 from fecbench.runner.spec import AnnotationsSpec, GenerationSpec, ModelSpec, RunSpec, SubsetSpec, installed_versions
+from fecbench.scoring import DEFAULT_JUDGE
 from fecbench.video.protocol import FrameProtocol
+
+if TYPE_CHECKING:
+    from fecbench.runner.ray_pool import RayOptions
 
 DEFAULT_RUNS_DIR = Path("runs")
 
@@ -30,6 +35,21 @@ class RunResult:
     n_run_now: int
     failures: dict[str, int] = field(default_factory=dict)
     scores: dict[str, Any] | None = None
+
+
+#: Ends of model-argument names that hold credentials (``api_key``, ``hf_token``...): they reach the
+#: adapter but are never written to run.json, nor part of a run's identity (a key changes no prediction).
+SECRET_ARG_ENDINGS = ("api_key", "hf_token", "auth_token", "access_token", "secret", "password")
+
+
+def public_model_args(model_args: dict[str, Any]) -> dict[str, Any]:
+    """The model arguments fit to be recorded: those holding credentials left out."""
+
+    def secret(name: str) -> bool:
+        last = name.rsplit(".", 1)[-1].lower()  # a wrapper's arguments are prefixed "wrapper."
+        return last == "token" or last.endswith(SECRET_ARG_ENDINGS)
+
+    return {k: v for k, v in model_args.items() if not secret(k)}
 
 
 def resolve_annotations(path: str | Path | None) -> Annotations:
@@ -66,7 +86,7 @@ def run(
     frames: int | None = None,
     max_side: int = 448,
     limit: int | None = None,
-    batch_size: int = 1,
+    batch_size: int | str = 1,
     output: str | Path | None = None,
     prompt: str | None = None,
     max_new_tokens: int = 512,
@@ -75,15 +95,46 @@ def run(
     decode_workers: int = 2,
     progress: bool = False,
     score: bool = True,
+    judge: str | None = DEFAULT_JUDGE,
+    judge_args: dict[str, Any] | None = None,
+    judge_cache: bool = True,
+    concurrency: int | None = None,
+    bootstrap: int = 1000,
+    shard: str | tuple[int, int] | None = None,
+    workers: int | None = None,
+    ray: str | None = None,
+    gpus_per_worker: float | None = None,
+    cpus_per_worker: float = 1.0,
 ) -> RunResult:
-    """Run ``model`` over the benchmark clips, resuming whatever an earlier run of the same spec finished."""
+    """Run ``model`` over the benchmark clips, resuming whatever an earlier run of the same spec finished.
+
+    With ``score``, the run is scored at the end as :func:`score` does (``judge=None``: n-gram only).
+    ``batch_size="auto"`` finds the largest batch that fits in memory. ``shard="i/n"`` runs shard
+    ``i`` (0-based) of ``n`` of the selected clips (join the shards with :func:`merge`). ``ray``
+    (``"local"``, ``"auto"`` or a cluster address) and/or ``workers`` > 1 run ``workers`` model
+    replicas data-parallel on Ray, each with ``gpus_per_worker`` GPUs (see docs/scaling.md).
+    """
+    from fecbench.runner.batching import BatchSize
     from fecbench.runner.execute import execute_run
+    from fecbench.runner.replica import ReplicaConfig
+    from fecbench.runner.shard import Shard
 
     entry = get_adapter(model)
-    if batch_size < 1:
-        raise ConfigError(f"--batch-size must be at least 1, got {batch_size}")
+    if score and judge is not None:
+        from fecbench.errors import MissingDependencyError
+        from fecbench.judges.registry import get_judge
+
+        judge_entry = get_judge(judge)  # an unknown judge fails now, not after the model has run
+        if judge_entry.missing_requirements():
+            missing = ", ".join(judge_entry.missing_requirements())
+            raise MissingDependencyError(f"judge {judge!r} needs {missing}: {judge_entry.spec.install_hint}")
+    batch = BatchSize.parse(batch_size)
+    ray_options = _ray_options(ray, workers, gpus_per_worker, cpus_per_worker)
+    chosen_shard = Shard.parse(shard) if shard is not None else None
     data = resolve_annotations(annotations)
     clips = select_clips(data, sources, limit)
+    if chosen_shard is not None:
+        clips = chosen_shard.select(clips)
     roots = VideoRoots.parse(list(video_roots))
     try:
         protocol = FrameProtocol(num_frames=frames or entry.spec.default_frames, max_side=max_side)
@@ -92,7 +143,7 @@ def run(
     spec = RunSpec(
         model=ModelSpec(
             name=entry.spec.name,
-            args=dict(model_args or {}),
+            args=public_model_args(model_args or {}),
             provider=entry.provider,
             provider_version=entry.provider_version,
             factory=entry.spec.factory,
@@ -103,41 +154,193 @@ def run(
             records=len(data),
             fec_bench=data.sha256 == FEC_BENCH_SHA256,
         ),
-        subset=SubsetSpec(sources=sources or None, limit=limit, clips=len(clips), full=len(clips) == len(data)),
+        subset=SubsetSpec(
+            sources=sources or None,
+            limit=limit,
+            clips=len(clips),
+            full=len(clips) == len(data),
+            shard=chosen_shard.label if chosen_shard else None,
+        ),
         frame_protocol=protocol.as_dict(),
         prompt=prompt or DEFAULT_INSTRUCTION,
         generation=GenerationSpec(max_new_tokens=max_new_tokens, seed=seed),
-        batch_size=batch_size,
+        batch_size=batch.spec_value,
         video_roots=roots.describe(),
         versions=installed_versions(),
     )
-    run_dir = (
-        Path(output) if output else DEFAULT_RUNS_DIR / f"{entry.spec.name}-{data.path.stem}-{spec.identity_hash()}"
-    )
-    return execute_run(
-        spec,
-        run_dir,
-        clips,
-        roots,
-        protocol,
-        adapter_factory=lambda: load_adapter(entry.spec.name, spec.model.args),
+    # "facetrack:qwen2-vl" -> "facetrack+qwen2-vl": a colon is not allowed in Windows paths
+    default_name = f"{entry.spec.name.replace(':', '+')}-{data.path.stem}-{spec.identity_hash(with_shard=False)}"
+    if chosen_shard is not None:
+        default_name += f"-{chosen_shard.folder_suffix}"
+    run_dir = Path(output) if output else DEFAULT_RUNS_DIR / default_name
+    config = ReplicaConfig(
+        model=entry.spec.name,
+        model_args=dict(model_args or {}),
+        protocol=protocol,
+        prompt=spec.prompt,
+        generation=GenerationConfig(**spec.generation.model_dump()),
+        batch=batch,
         frame_cache=frame_cache,
         decode_workers=decode_workers,
-        progress=progress,
-        score=score,
+    )
+    result = execute_run(spec, run_dir, clips, roots, config, ray=ray_options, progress=progress, score=False)
+    if score:
+        from fecbench.scoring import score_run
+
+        result.scores = score_run(
+            run_dir,
+            judge=judge,
+            judge_args=judge_args,
+            cache=judge_cache,
+            concurrency=concurrency,
+            bootstrap=bootstrap,
+            seed=seed,
+        )
+    return result
+
+
+def _ray_options(
+    address: str | None, workers: int | None, gpus_per_worker: float | None, cpus_per_worker: float
+) -> RayOptions | None:
+    """Ray settings when the run goes to Ray (``ray`` given, or more than one worker), else None."""
+    from fecbench.runner.ray_pool import RayOptions
+
+    if address is None and (workers or 1) == 1:
+        if gpus_per_worker is not None:
+            raise ConfigError("--gpus-per-worker applies to runs on Ray: add --ray or --workers")
+        if workers is not None and workers < 1:
+            raise ConfigError(f"--workers must be at least 1, got {workers}")
+        return None
+    return RayOptions(
+        address=address or "local", workers=workers, gpus_per_worker=gpus_per_worker, cpus_per_worker=cpus_per_worker
     )
 
 
-def score(run_dir: str | Path, *, bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
-    """Re-score a run folder from its predictions, without running the model again."""
+def merge(
+    shard_dirs: list[str | Path],
+    output: str | Path,
+    *,
+    score: bool = True,
+    judge: str | None = DEFAULT_JUDGE,
+    judge_args: dict[str, Any] | None = None,
+    judge_cache: bool = True,
+    concurrency: int | None = None,
+    bootstrap: int = 1000,
+    seed: int = 0,
+) -> RunResult:
+    """Join the run folders of ``--shard 0/n`` ... ``--shard n-1/n`` into one run folder at ``output``.
+
+    The shards must share one identity and selection and together hold every selected clip exactly
+    once; the result is the run folder the same command without ``--shard`` would have written
+    (same identity, same predictions), scored as :func:`score` does when ``score``.
+    """
+    from fecbench.runner.merge import merge_shards
+
+    if score and judge is not None:
+        from fecbench.judges.registry import get_judge
+
+        get_judge(judge)  # an unknown judge fails before anything is written
+    result = merge_shards([Path(p) for p in shard_dirs], Path(output))
+    if score:
+        from fecbench.scoring import score_run
+
+        result.scores = score_run(
+            result.run_dir,
+            judge=judge,
+            judge_args=judge_args,
+            cache=judge_cache,
+            concurrency=concurrency,
+            bootstrap=bootstrap,
+            seed=seed,
+        )
+    return result
+
+
+def import_predictions(
+    path: str | Path,
+    *,
+    annotations: str | Path | None = None,
+    out: str | Path | None = None,
+    name: str | None = None,
+) -> Path:
+    """Turn a predictions file made elsewhere (``{id, prediction}`` JSONL or the FEC-Bench authors'
+    ``[{video_path, instruction, output}]`` list) into a run folder; returns the folder."""
+    from fecbench.data.external_predictions import import_predictions as write_run
+
+    return write_run(path, resolve_annotations(annotations), out, name=name)
+
+
+def score(
+    path: str | Path,
+    *,
+    annotations: str | Path | None = None,
+    out: str | Path | None = None,
+    name: str | None = None,
+    judge: str | None = DEFAULT_JUDGE,
+    judge_args: dict[str, Any] | None = None,
+    cache: bool = True,
+    concurrency: int | None = None,
+    bootstrap: int = 1000,
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Score a run folder, or a predictions file made elsewhere (imported first, see :func:`import_predictions`).
+
+    ``judge`` names the judge plugin for AutoDQ, TEM and the Video-ChatGPT scores (None: CIDEr-D and
+    ROUGE-L only); ``cache=False`` bypasses the verdict cache. Returns what ``scores.json`` holds.
+    """
     from fecbench.scoring import score_run
 
-    return score_run(run_dir, bootstrap=bootstrap, seed=seed)
+    path = Path(path)
+    if path.is_file():
+        path = import_predictions(path, annotations=annotations, out=out, name=name)
+    elif annotations is not None or out is not None or name is not None:
+        raise ConfigError(f"{path}: annotations, out and name apply to a predictions file, not to a run folder")
+    return score_run(
+        path,
+        judge=judge,
+        judge_args=judge_args,
+        cache=cache,
+        concurrency=concurrency,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
 
 
 def list_models() -> list[RegisteredAdapter]:
     """Every installed adapter, one entry each (aliases folded)."""
     return unique_adapters()
+
+
+def model_listing() -> list[dict[str, Any]]:
+    """What ``fecbench models`` shows, as plain data: one dict per adapter, dependencies checked without importing."""
+    rows = []
+    for entry in unique_adapters():
+        spec = entry.spec
+        missing = entry.missing_requirements()
+        rows.append(
+            {
+                "name": spec.name,
+                "aliases": list(spec.aliases),
+                "provider": entry.provider,
+                "provider_version": entry.provider_version,
+                "default_checkpoint": spec.default_checkpoint,
+                "default_frames": spec.default_frames,
+                "requires": list(spec.requires),
+                "missing": missing,
+                "dependencies_ok": not missing,
+                "install_hint": spec.install_hint if missing else None,
+                "summary": spec.summary,
+                "factory": spec.factory,
+            }
+        )
+    return rows
+
+
+def new_adapter(name: str, directory: str | Path = ".") -> tuple[Path, list[Path]]:
+    """Write a ready adapter plugin package for ``name`` under ``directory``; returns its folder and files."""
+    from fecbench.scaffold import new_adapter_package
+
+    return new_adapter_package(name, directory)
 
 
 def check_data(
@@ -161,8 +364,39 @@ def make_demo(out_dir: str | Path, *, clips: int = 12, seed: int = 0) -> Path:
     return write_demo(Path(out_dir), clips=clips, seed=seed)
 
 
-def build_leaderboard(run_dirs: list[str | Path], out_dir: str | Path) -> Path:
-    """Render a static leaderboard page from scored run folders; returns the index page."""
+def build_leaderboard(paths: list[str | Path], out_dir: str | Path, *, reported: bool = True) -> Path:
+    """Render the leaderboard site from result records, folders of records and scored run folders.
+
+    The authors' reported figures are shown beside the measured runs unless ``reported`` is False.
+    Returns the index page.
+    """
     from fecbench_leaderboard.build import build_site
 
-    return build_site([Path(d) for d in run_dirs], Path(out_dir))
+    return build_site([Path(p) for p in paths], Path(out_dir), reported=reported)
+
+
+def record_run(
+    run_dir: str | Path,
+    out: str | Path | None = None,
+    *,
+    name: str | None = None,
+    examples: int = 3,
+    notes: str = "",
+) -> Path:
+    """Write the result record of a scored run folder (default ``results/runs/<name>-<run id>.json``)."""
+    from fecbench_leaderboard.records import dump_record
+    from fecbench_leaderboard.runfolder import make_record
+    from fecbench_leaderboard.summarize import slugify
+
+    record = make_record(Path(run_dir), name=name, examples=examples, notes=notes)
+    path = Path(out) if out else Path("results") / "runs" / f"{slugify(record.name)}-{record.run_id}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dump_record(record), encoding="utf-8")
+    return path
+
+
+def leaderboard_server(site_dir: str | Path, *, host: str = "127.0.0.1", port: int = 8000) -> Any:
+    """An HTTP server previewing a built site (``serve_forever()`` runs it); port 0 picks a free port."""
+    from fecbench_leaderboard.serve import make_server
+
+    return make_server(Path(site_dir), host, port)

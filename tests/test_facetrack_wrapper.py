@@ -191,7 +191,7 @@ def test_runs_with_and_without_face_focus_side_by_side(
         score=False,
     )
     assert plain.n_ok == focused.n_ok == 2
-    assert plain.run_dir != focused.run_dir and focused.run_dir.name.startswith("facetrack:frame-stats-")
+    assert plain.run_dir != focused.run_dir and focused.run_dir.name.startswith("facetrack+frame-stats-")
     spec = json.loads((focused.run_dir / "run.json").read_text())
     assert spec["model"]["name"] == "facetrack:frame-stats"
     assert spec["model"]["args"] == {"facetrack.crop_frames": 2}
