@@ -5,21 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from fecbench.adapter import Adapter, GenerationConfig
 from fecbench.data.annotations import Clip
 from fecbench.data.roots import VideoRoots
 from fecbench.errors import ConfigError
-from fecbench.runner.loop import PlannedClip, run_batches
+from fecbench.plugins import load_adapter
+from fecbench.runner.batching import BatchGenerator
+from fecbench.runner.loop import run_batches
 from fecbench.runner.outputs import RUN_JSON, failure_summary, write_predictions, write_spec
-from fecbench.runner.spec import RunSpec, identity_differences
+from fecbench.runner.plan import BatchQueue, group_by_shape, plan_clips
+from fecbench.runner.replica import ReplicaConfig
+from fecbench.runner.spec import ExecutionSpec, RunSpec, identity_differences
 from fecbench.runner.store import RunStore
 from fecbench.video.cache import FrameCache
-from fecbench.video.protocol import FrameProtocol
 
 if TYPE_CHECKING:
     from fecbench.api import RunResult
+    from fecbench.runner.ray_pool import RayOptions
 
 
 def prepare_run_dir(run_dir: Path, spec: RunSpec) -> None:
@@ -37,6 +40,7 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> None:
                 + "\n  ".join(differences)
             )
         spec.model.loaded = old.model.loaded
+        spec.execution = old.execution
     elif run_dir.exists() and any(run_dir.iterdir()):
         raise ConfigError(f"{run_dir} exists, is not empty and holds no {RUN_JSON}; use another --output")
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -47,14 +51,13 @@ def execute_run(
     run_dir: Path,
     clips: list[Clip],
     roots: VideoRoots,
-    protocol: FrameProtocol,
+    config: ReplicaConfig,
     *,
-    adapter_factory: Callable[[], Adapter],
-    frame_cache: bool,
-    decode_workers: int,
-    progress: bool,
-    score: bool,
+    ray: RayOptions | None = None,
+    progress: bool = False,
+    score: bool = False,
 ) -> RunResult:
+    """Run the clips of ``spec`` not yet finished in ``run_dir``: here, or on Ray replicas with ``ray``."""
     from fecbench.api import RunResult
 
     prepare_run_dir(run_dir, spec)
@@ -63,27 +66,21 @@ def execute_run(
         done = store.finished_ids()
         pending = [c for c in clips if c.id not in done]
         if pending:
-            adapter = adapter_factory()
-            try:
-                spec.model.loaded = adapter.describe()
-                write_spec(run_dir, spec)
-                batch_size = min(spec.batch_size, adapter.max_batch_size or spec.batch_size)
-                planned = [_plan(clip, roots) for clip in pending]
-                cache = FrameCache(protocol, enabled=frame_cache)
-                with _progress_bar(progress, len(clips), len(done & {c.id for c in clips}), spec.model.name) as tick:
-                    run_batches(
-                        planned,
-                        adapter,
-                        store,
-                        load_frames=cache.load,
-                        prompt=spec.prompt,
-                        generation=GenerationConfig(**spec.generation.model_dump()),
-                        batch_size=batch_size,
-                        decode_workers=decode_workers,
-                        on_progress=tick,
-                    )
-            finally:
-                adapter.close()
+            planned = plan_clips(pending, roots, config.protocol, workers=max(4, config.decode_workers))
+            queue = BatchQueue(group_by_shape(planned))
+            already = len(done & {c.id for c in clips})
+            with _progress_bar(progress, len(clips), already, spec.model.name) as tick:
+                if ray is None:
+                    spec.execution = _run_here(spec, run_dir, queue, store, config, tick)
+                else:
+                    from fecbench.runner.ray_pool import run_on_ray
+
+                    def loaded(description: dict[str, Any]) -> None:
+                        spec.model.loaded = description
+                        write_spec(run_dir, spec)
+
+                    spec.execution = run_on_ray(queue, store, config, ray, on_loaded=loaded, on_progress=tick)
+            write_spec(run_dir, spec)
         results = store.results(ids=[c.id for c in clips])
     write_predictions(run_dir, results)
     failed = [r for r in results if r.status != "ok"]
@@ -103,10 +100,38 @@ def execute_run(
     )
 
 
-def _plan(clip: Clip, roots: VideoRoots) -> PlannedClip:
-    path = roots.resolve(clip)
-    tried = () if path is not None else tuple(str(p) for p in roots.candidates(clip))
-    return PlannedClip(clip=clip, path=path, tried=tried)
+def _run_here(
+    spec: RunSpec,
+    run_dir: Path,
+    queue: BatchQueue,
+    store: RunStore,
+    config: ReplicaConfig,
+    tick: Callable[[int, int], None],
+) -> ExecutionSpec:
+    """The run loop in this process, with background decoding; returns what it found out."""
+    adapter = load_adapter(config.model, dict(config.model_args))
+    try:
+        spec.model.loaded = adapter.describe()
+        write_spec(run_dir, spec)
+        generator = BatchGenerator(
+            adapter,
+            prompt=config.prompt,
+            generation=config.generation,
+            size=config.batch.start(adapter.max_batch_size),
+            auto=config.batch.auto,
+        )
+        cache = FrameCache(config.protocol, enabled=config.frame_cache)
+        run_batches(
+            queue, generator, store, load_frames=cache.load, decode_workers=config.decode_workers, on_progress=tick
+        )
+    finally:
+        adapter.close()
+    return ExecutionSpec(
+        backend="local",
+        batch_size_ceiling=generator.ceiling,
+        batch_size_found=generator.size if config.batch.auto else None,
+        oom_backoffs=generator.backoffs,
+    )
 
 
 @contextmanager

@@ -3,7 +3,10 @@
 The *identity* of a run is the part of the spec that can change a prediction (model and its
 arguments, annotations, frame protocol, prompt, generation). Two invocations with the same
 identity share a run folder and resume each other; the selection of clips (``--sources``,
-``--limit``) and the batch size are not part of it, since they never change a clip's prediction.
+``--limit``), the batch size and where the run executes (``--workers``, ``--ray``) are not part of
+it, since they never change a clip's prediction. A shard (``--shard i/n``) is part of it, so that a
+shard's folder never resumes another shard; :func:`fecbench.runner.merge.merge_shards` joins the
+shards into the run the same command without ``--shard`` would have made (same identity).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import hashlib
 import json
 import platform
 from importlib import metadata
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -43,6 +46,11 @@ class SubsetSpec(BaseModel):
     limit: int | None = None
     clips: int
     full: bool
+    shard: str | None = Field(
+        default=None,
+        description='"i/n" when this run holds shard i of n of the selection',
+        exclude_if=lambda value: value is None,
+    )
 
     @property
     def label(self) -> str:
@@ -54,6 +62,8 @@ class SubsetSpec(BaseModel):
             parts.append("sources " + ",".join(self.sources))
         if self.limit is not None:
             parts.append(f"limit {self.limit}")
+        if self.shard:
+            parts.append(f"shard {self.shard}")
         return f"subset ({'; '.join(parts) or 'partial'}): {self.clips} clips"
 
 
@@ -61,6 +71,23 @@ class GenerationSpec(BaseModel):
     max_new_tokens: int = 512
     temperature: float = 0.0
     seed: int = 0
+
+
+class ExecutionSpec(BaseModel):
+    """How the latest invocation that ran clips executed: a state, not part of the identity."""
+
+    backend: Literal["local", "ray", "merge"] = "local"
+    batch_size_ceiling: int | None = Field(default=None, description="the largest batch handed to the model")
+    batch_size_found: int | None = Field(
+        default=None, description="--batch-size auto: the largest size that fit (the smallest over workers)"
+    )
+    oom_backoffs: int = Field(default=0, description="times a batch was halved after running out of memory")
+    workers: int = 1
+    gpus_per_worker: float = 0.0
+    ray_address: str | None = None
+    requeued_batches: int = Field(default=0, description="batches run again because their worker died")
+    replaced_workers: int = 0
+    merged_from: list[str] = Field(default_factory=list, description="shard folders a merged run was built from")
 
 
 class RunSpec(BaseModel):
@@ -71,12 +98,14 @@ class RunSpec(BaseModel):
     frame_protocol: dict[str, Any]
     prompt: str
     generation: GenerationSpec
-    batch_size: int
+    batch_size: int | Literal["auto"]
     video_roots: dict[str, Any] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
+    execution: ExecutionSpec | None = None
 
-    def identity(self) -> dict[str, Any]:
-        return {
+    def identity(self, *, with_shard: bool = True) -> dict[str, Any]:
+        """What can change a prediction, plus the shard (when there is one and ``with_shard``)."""
+        identity: dict[str, Any] = {
             "model": self.model.name,
             "model_args": self.model.args,
             "annotations_sha256": self.annotations.sha256,
@@ -84,9 +113,12 @@ class RunSpec(BaseModel):
             "prompt": self.prompt,
             "generation": self.generation.model_dump(),
         }
+        if with_shard and self.subset.shard:
+            identity["shard"] = self.subset.shard
+        return identity
 
-    def identity_hash(self) -> str:
-        blob = json.dumps(self.identity(), sort_keys=True, default=str).encode()
+    def identity_hash(self, *, with_shard: bool = True) -> str:
+        blob = json.dumps(self.identity(with_shard=with_shard), sort_keys=True, default=str).encode()
         return hashlib.sha256(blob).hexdigest()[:12]
 
 
@@ -103,6 +135,7 @@ def installed_versions() -> dict[str, str]:
 
 def identity_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     """Human-readable list of identity fields that differ between two specs."""
+    keys = [*new, *(key for key in old if key not in new)]
     return [
-        f"{key}: {old.get(key)!r} in the folder, {new.get(key)!r} now" for key in new if old.get(key) != new.get(key)
+        f"{key}: {old.get(key)!r} in the folder, {new.get(key)!r} now" for key in keys if old.get(key) != new.get(key)
     ]

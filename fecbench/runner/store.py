@@ -94,6 +94,21 @@ class RunStore:
                 rows,
             )
 
+    def copy_in(self, results: Iterable[ClipResult]) -> None:
+        """Insert results exactly as another store holds them (attempts, times), for merging shards.
+
+        Unlike :meth:`record` this never updates: a clip already present is an error.
+        """
+        fields = ("id", "index", "video", "source", "reference", "status", "prediction", "error", "attempts")
+        rows = [tuple(getattr(r, f) for f in (*fields, "seconds", "finished_at")) for r in results]
+        with self._db:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.executemany(
+                "INSERT INTO clips (id, idx, video, source, reference, status, prediction, error, attempts, seconds, "
+                "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
     def results(self, ids: Iterable[str] | None = None) -> list[ClipResult]:
         """Stored results in annotation order, optionally restricted to ``ids``."""
         rows = self._db.execute(

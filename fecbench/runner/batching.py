@@ -1,0 +1,196 @@
+"""Generation for decoded clips: fixed or automatic batch size, out-of-memory back-off, per-clip failures.
+
+``--batch-size auto`` starts at a ceiling (the adapter's ``max_batch_size``, else
+:data:`AUTO_CEILING`) and halves the size each time the model runs out of memory, retrying the same
+clips at once; it settles on the largest size that fits and keeps it. An out-of-memory error is
+recorded as a clip's failure only once a single clip does not fit. With a fixed size, a batch that
+raises (out of memory included) is retried clip by clip, so one bad clip fails alone.
+
+torch is never imported here: a CUDA out-of-memory error is recognised through ``sys.modules``
+(an adapter that raised one has imported torch already).
+"""
+
+from __future__ import annotations
+
+import gc
+import re
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fecbench.adapter import Adapter, GenerationConfig, VideoRequest
+from fecbench.data.annotations import Clip
+from fecbench.errors import ConfigError, VideoError
+from fecbench.runner.plan import PlannedClip
+from fecbench.runner.store import ClipResult
+from fecbench.video.decode import SampledFrames
+
+AUTO = "auto"
+#: Where ``--batch-size auto`` starts when the adapter declares no ``max_batch_size``.
+AUTO_CEILING = 32
+
+
+@dataclass(frozen=True)
+class BatchSize:
+    """A fixed batch size, or ``auto`` with the ceiling it starts from."""
+
+    size: int
+    auto: bool = False
+
+    @classmethod
+    def parse(cls, value: int | str) -> BatchSize:
+        """An int >= 1, its string, or ``"auto"``; anything else is a :class:`ConfigError` naming ``--batch-size``."""
+        if isinstance(value, str) and value.strip().lower() == AUTO:
+            return cls(AUTO_CEILING, auto=True)
+        text = str(value).strip()
+        if isinstance(value, bool) or not re.fullmatch(r"-?\d+", text):
+            raise ConfigError(f"--batch-size must be a positive integer or 'auto', got {value!r}")
+        if int(text) < 1:
+            raise ConfigError(f"--batch-size must be at least 1 (or 'auto'), got {value!r}")
+        return cls(int(text))
+
+    @property
+    def spec_value(self) -> int | str:
+        """What ``run.json`` records as the requested batch size."""
+        return AUTO if self.auto else self.size
+
+    def start(self, adapter_max: int | None) -> int:
+        """The size to start with: auto starts at the adapter's cap when it has one; any size is capped by it."""
+        if self.auto and adapter_max:
+            return adapter_max
+        return min(self.size, adapter_max or self.size)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """A CUDA out-of-memory error, a MemoryError, or a RuntimeError saying "out of memory" (also as a cause)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    torch = sys.modules.get("torch")
+    cuda_oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None) if torch is not None else None
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if cuda_oom is not None and isinstance(current, cuda_oom):
+            return True
+        if isinstance(current, MemoryError):
+            return True
+        if isinstance(current, RuntimeError) and "out of memory" in str(current).lower():
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def release_memory() -> None:
+    """Give freed memory back before retrying a smaller batch (CUDA's caching allocator keeps it otherwise)."""
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+class BatchGenerator:
+    """Captions for decoded clips through one adapter, in chunks of the current batch size.
+
+    ``size`` is the current size; with ``auto`` it only ever shrinks (halving on out-of-memory), and
+    ``backoffs`` counts the halvings.
+    """
+
+    def __init__(self, adapter: Adapter, *, prompt: str, generation: GenerationConfig, size: int, auto: bool) -> None:
+        self.adapter = adapter
+        self.prompt = prompt
+        self.generation = generation
+        self.size = max(1, size)
+        self.ceiling = self.size
+        self.auto = auto
+        self.backoffs = 0
+
+    def run(self, ready: Sequence[tuple[PlannedClip, SampledFrames]]) -> Iterator[list[ClipResult]]:
+        """Yield the results of each chunk as soon as it is done (so the caller can commit it)."""
+        start = 0
+        while start < len(ready):
+            chunk = ready[start : start + self.size]
+            outcome = self._attempt(chunk)
+            if outcome is None:  # out of memory with room to shrink: the same clips again, smaller
+                self.size = max(1, min(self.size, len(chunk)) // 2)
+                self.backoffs += 1
+                release_memory()
+                continue
+            start += len(chunk)
+            yield outcome
+
+    def _attempt(self, chunk: Sequence[tuple[PlannedClip, SampledFrames]]) -> list[ClipResult] | None:
+        """The chunk's results; None when ``auto`` should halve and retry it."""
+        started = time.perf_counter()
+        try:
+            outputs = self._generate(chunk)
+        except Exception as exc:
+            if self.auto and len(chunk) > 1 and is_out_of_memory(exc):
+                return None
+            if len(chunk) == 1:
+                return [failed(chunk[0][0].clip, f"model error: {type(exc).__name__}: {exc}")]
+            return [result for single in chunk for result in self._one_by_one(single)]
+        per_clip = round((time.perf_counter() - started) / len(chunk), 4)
+        return [
+            clip_result(p.clip, status="ok", prediction=text, seconds=per_clip)
+            for (p, _), text in zip(chunk, outputs, strict=True)
+        ]
+
+    def _one_by_one(self, single: tuple[PlannedClip, SampledFrames]) -> list[ClipResult]:
+        started = time.perf_counter()
+        try:
+            (text,) = self._generate([single])
+        except Exception as exc:
+            return [failed(single[0].clip, f"model error: {type(exc).__name__}: {exc}")]
+        return [
+            clip_result(single[0].clip, status="ok", prediction=text, seconds=round(time.perf_counter() - started, 4))
+        ]
+
+    def _generate(self, chunk: Sequence[tuple[PlannedClip, SampledFrames]]) -> list[str]:
+        requests = [VideoRequest(p.clip.id, s.frames, self.prompt, list(s.timestamps)) for p, s in chunk]
+        return _checked(self.adapter.generate(requests, self.generation), len(requests))
+
+
+def batch_results(
+    batch: Sequence[PlannedClip], outcomes: Sequence[SampledFrames | Exception], generator: BatchGenerator
+) -> Iterator[list[ClipResult]]:
+    """Results of one decoded batch, chunk by chunk; clips that failed to decode come with the first chunk."""
+    failures: list[ClipResult] = []
+    ready: list[tuple[PlannedClip, SampledFrames]] = []
+    for item, outcome in zip(batch, outcomes, strict=True):
+        if isinstance(outcome, Exception):
+            failures.append(failed(item.clip, video_error_text(outcome)))
+        else:
+            ready.append((item, outcome))
+    for chunk in generator.run(ready):
+        yield failures + chunk
+        failures = []
+    if failures:
+        yield failures
+
+
+def missing_video_error(item: PlannedClip) -> VideoError:
+    return VideoError(f"video not found: {item.clip.video} (looked in: {', '.join(item.tried) or 'nowhere'})")
+
+
+def _checked(outputs: object, expected: int) -> list[str]:
+    if not isinstance(outputs, list) or len(outputs) != expected or not all(isinstance(o, str) for o in outputs):
+        raise TypeError(f"adapter returned {type(outputs).__name__} of the wrong shape; expected {expected} strings")
+    return outputs
+
+
+def video_error_text(exc: Exception) -> str:
+    if isinstance(exc, VideoError):
+        return f"video error: {exc}"
+    return f"video error: {type(exc).__name__}: {exc}"
+
+
+def failed(clip: Clip, message: str) -> ClipResult:
+    return clip_result(clip, status="error", error=message)
+
+
+def clip_result(clip: Clip, **outcome: Any) -> ClipResult:
+    """A stored result: the clip's identity and reference, plus what happened to it."""
+    return ClipResult(
+        id=clip.id, index=clip.index, video=clip.video, source=clip.source, reference=clip.caption, **outcome
+    )
