@@ -24,14 +24,15 @@ __all__ = [
     "hookimpl",
     "list_models",
     "make_demo",
+    "merge",
     "run",
     "score",
 ]
 
-_API = {"run", "score", "list_models", "check_data", "make_demo", "build_leaderboard"}
+_API = {"run", "score", "list_models", "check_data", "make_demo", "build_leaderboard", "merge"}
 
 if TYPE_CHECKING:
-    from fecbench.api import build_leaderboard, check_data, list_models, make_demo, run, score
+    from fecbench.api import build_leaderboard, check_data, list_models, make_demo, merge, run, score
 
 
 def __getattr__(name: str) -> Any:

@@ -25,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 data_app = typer.Typer(help="Inspect benchmark data.", no_args_is_help=True)
-leaderboard_app = typer.Typer(help="Build leaderboard pages from run folders.", no_args_is_help=True)
+leaderboard_app = typer.Typer(help="Result records and the static leaderboard site.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(leaderboard_app, name="leaderboard")
 
@@ -43,6 +43,26 @@ VideoRootOpt = Annotated[
 SourcesOpt = Annotated[
     str | None, typer.Option("--sources", help="Comma-separated source datasets to restrict to, e.g. DFEW,RAVDESS.")
 ]
+JudgeOpt = Annotated[
+    str | None, typer.Option("--judge", help="Judge for AutoDQ, TEM and the Video-ChatGPT scores. Default: lexical.")
+]
+JudgeArgsOpt = Annotated[str | None, typer.Option("--judge-args", help="k=v,k2=v2 passed to the judge.")]
+NoJudgeOpt = Annotated[bool, typer.Option("--no-judge", help="CIDEr-D and ROUGE-L only, no judge.")]
+ConcurrencyOpt = Annotated[
+    int | None, typer.Option("--concurrency", help="Judge requests in flight at once (server judges).")
+]
+BootstrapOpt = Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples for the 95% intervals (0: none).")]
+
+
+def _judge_options(judge: str | None, judge_args: str | None, no_judge: bool) -> tuple[str | None, dict[str, Any]]:
+    """The judge name (None with --no-judge) and its parsed arguments."""
+    from fecbench.errors import ConfigError
+    from fecbench.judges.registry import parse_judge_args
+    from fecbench.scoring import DEFAULT_JUDGE
+
+    if no_judge and (judge or judge_args):
+        raise ConfigError("--no-judge cannot be combined with --judge or --judge-args")
+    return (None if no_judge else judge or DEFAULT_JUDGE), parse_judge_args(judge_args)
 
 
 def _sources(value: str | None) -> list[str] | None:
@@ -59,7 +79,9 @@ def run(
     frames: Annotated[int | None, typer.Option(help="Frames sampled per clip (default: the adapter's).")] = None,
     max_side: Annotated[int, typer.Option(help="Longer side of sampled frames is scaled down to this.")] = 448,
     limit: Annotated[int | None, typer.Option(help="Only the first N clips (quick looks).")] = None,
-    batch_size: Annotated[int, typer.Option(help="Clips per model call.")] = 1,
+    batch_size: Annotated[
+        str, typer.Option(help="Clips per model call, or auto: the largest that fits, backing off on out-of-memory.")
+    ] = "1",
     output: Annotated[Path | None, typer.Option(help="Run folder (default: runs/<model>-<set>-<spec hash>).")] = None,
     prompt: Annotated[str | None, typer.Option(help="Instruction (default: the benchmark authors').")] = None,
     max_new_tokens: Annotated[int, typer.Option(help="Generation length limit.")] = 512,
@@ -67,11 +89,39 @@ def run(
     frame_cache: Annotated[bool, typer.Option(help="Reuse decoded frames from the on-disk cache.")] = True,
     decode_workers: Annotated[int, typer.Option(help="Background decoding threads.")] = 2,
     score: Annotated[bool, typer.Option(help="Score the run when it finishes.")] = True,
+    judge: JudgeOpt = None,
+    judge_args: JudgeArgsOpt = None,
+    no_judge: NoJudgeOpt = False,
+    judge_cache: Annotated[bool, typer.Option(help="Reuse and keep judge verdicts in the verdict cache.")] = True,
+    concurrency: ConcurrencyOpt = None,
+    bootstrap: BootstrapOpt = 1000,
+    shard: Annotated[
+        str | None,
+        typer.Option(help="i/n: run only shard i (0-based) of n of the selected clips; join with `fecbench merge`."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="Model replicas run data-parallel on Ray (default with --ray: one per GPU or GPU group)."),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="Run on Ray: local (a private instance here; the default with --workers), auto (the cluster this "
+            "node joined with `ray start`) or a cluster address (HOST:6379, ray://HOST:10001).",
+        ),
+    ] = None,
+    gpus_per_worker: Annotated[
+        float | None,
+        typer.Option(help="GPUs per replica, e.g. a tensor-parallel group (default: 1 if the cluster has GPUs)."),
+    ] = None,
+    cpus_per_worker: Annotated[float, typer.Option(help="CPUs reserved per replica on Ray.")] = 1.0,
 ) -> None:
     """Run a model over the benchmark; the same command resumes an interrupted run."""
     from fecbench import api
     from fecbench.plugins import parse_model_args
 
+    judge_name, parsed_judge_args = _judge_options(judge, judge_args, no_judge)
     try:
         result = api.run(
             model,
@@ -91,6 +141,16 @@ def run(
             decode_workers=decode_workers,
             progress=True,
             score=score,
+            judge=judge_name,
+            judge_args=parsed_judge_args,
+            judge_cache=judge_cache,
+            concurrency=concurrency,
+            bootstrap=bootstrap,
+            shard=shard,
+            workers=workers,
+            ray=ray,
+            gpus_per_worker=gpus_per_worker,
+            cpus_per_worker=cpus_per_worker,
         )
     except KeyboardInterrupt:
         err.print("interrupted: finished clips are saved; run the same command again to resume")
@@ -110,39 +170,172 @@ def run(
 
 
 @app.command()
-def score(run_dir: Annotated[Path, typer.Argument(help="A run folder.")]) -> None:
-    """Re-score a run folder from its predictions, without running the model."""
+def merge(
+    shard_dirs: Annotated[list[Path], typer.Argument(help="The run folders of --shard 0/n ... --shard n-1/n.")],
+    output: Annotated[Path, typer.Option("--output", help="Run folder to write (must not exist or be empty).")],
+    score: Annotated[bool, typer.Option(help="Score the merged run.")] = True,
+    judge: JudgeOpt = None,
+    judge_args: JudgeArgsOpt = None,
+    no_judge: NoJudgeOpt = False,
+    judge_cache: Annotated[bool, typer.Option(help="Reuse and keep judge verdicts in the verdict cache.")] = True,
+    concurrency: ConcurrencyOpt = None,
+    bootstrap: BootstrapOpt = 1000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+) -> None:
+    """Join the shard run folders of one run into the run folder an unsharded run would have written, and score it."""
     from fecbench import api
 
-    scores = api.score(run_dir)
+    judge_name, parsed_judge_args = _judge_options(judge, judge_args, no_judge)
+    result = api.merge(
+        list(shard_dirs),
+        output,
+        score=score,
+        judge=judge_name,
+        judge_args=parsed_judge_args,
+        judge_cache=judge_cache,
+        concurrency=concurrency,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
+    out.print(f"run folder: {result.run_dir} ({result.n_clips} clips from {len(shard_dirs)} shards)")
+    if result.scores:
+        _print_scores(result.scores)
+    if result.n_failed:
+        err.print(f"[red]{result.n_failed} of {result.n_clips} clips failed:[/red]")
+        for kind, count in result.failures.items():
+            err.print(f"  {count} x {kind}")
+        raise typer.Exit(1)
+
+
+@app.command()
+def score(
+    path: Annotated[Path, typer.Argument(help="A run folder, or a predictions file made elsewhere.")],
+    annotations: AnnotationsOpt = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Run folder for a predictions file (default: runs/external-...).")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Model name for a predictions file.")] = None,
+    judge: JudgeOpt = None,
+    judge_args: JudgeArgsOpt = None,
+    no_judge: NoJudgeOpt = False,
+    cache: Annotated[
+        bool, typer.Option("--cache/--no-cache", help="Reuse and keep judge verdicts in the verdict cache.")
+    ] = True,
+    concurrency: ConcurrencyOpt = None,
+    bootstrap: BootstrapOpt = 1000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+) -> None:
+    """Score a run folder without running the model, or a predictions file (JSONL of {id, prediction},
+    or the FEC-Bench authors' [{video_path, instruction, output}] list) against --annotations."""
+    from fecbench import api
+
+    judge_name, parsed_judge_args = _judge_options(judge, judge_args, no_judge)
+    options: dict[str, Any] = {"annotations": annotations, "out": out_dir, "name": name}
+    if path.is_file():
+        path = api.import_predictions(path, **options)
+        out.print(f"run folder: {path}")
+        options = {}
+    scores = api.score(
+        path,
+        **options,
+        judge=judge_name,
+        judge_args=parsed_judge_args,
+        cache=cache,
+        concurrency=concurrency,
+        bootstrap=bootstrap,
+        seed=seed,
+    )
     _print_scores(scores)
 
 
 @app.command()
-def models() -> None:
+def models(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also show aliases, frame counts, requirements and summaries.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON, one object per adapter.")] = False,
+) -> None:
     """List every installed adapter, where it comes from, and whether its dependencies are installed."""
+    import json
+
     from fecbench import api
 
-    table = Table("name", "provider", "default checkpoint", "frames", "dependencies", "summary")
+    rows = api.model_listing()
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    elif verbose:
+        _print_model_details(rows)
+    else:
+        _print_model_table(rows)
+
+
+def _print_model_table(rows: list[dict[str, Any]]) -> None:
+    """One row per adapter, narrow enough for an 80-column terminal; install hints below, unwrapped to copy."""
+    table = Table("name", "provider", "default checkpoint", "dependencies")
+    for column in table.columns:
+        column.overflow = "fold"  # checkpoint ids have no spaces: fold them rather than cut them
+    cells = [
+        (row["name"], f"{row['provider']} {row['provider_version']}", row["default_checkpoint"] or "-") for row in rows
+    ]
+    natural = [max([len(h), *(len(c[i]) for c in cells)]) for i, h in enumerate(("name", "provider", "checkpoint"))]
+    content = out.width - 13  # what is left after 5 borders and 8 cells of padding
+    if sum(natural) + 16 > content:  # a narrow terminal: wrap the other columns first, keep checkpoint ids whole
+        table.columns[0].width = min(natural[0], 17)
+        table.columns[1].width = min(natural[1], 14)  # "fecbench 0.1.0"
+        table.columns[3].width = 12
+        table.columns[2].width = max(12, content - 12 - table.columns[0].width - table.columns[1].width)
     hints = []
-    for entry in api.list_models():
-        missing = entry.missing_requirements()
-        name = entry.spec.name + (f" ({', '.join(entry.spec.aliases)})" if entry.spec.aliases else "")
-        if missing:
-            hints.append(f"{entry.spec.name}: {entry.spec.install_hint or 'install ' + ', '.join(missing)}")
-        table.add_row(
-            name,
-            f"{entry.provider} {entry.provider_version}",
-            entry.spec.default_checkpoint or "-",
-            str(entry.spec.default_frames),
-            "[red]missing " + ", ".join(missing) + "[/red]" if missing else "[green]ok[/green]",
-            entry.spec.summary,
-        )
+    for row in rows:
+        if row["missing"]:
+            hints.append(f"{row['name']}: {row['install_hint'] or 'install ' + ', '.join(row['missing'])}")
+        dependencies = "[red]missing " + ", ".join(row["missing"]) + "[/red]" if row["missing"] else "[green]ok[/green]"
+        provider = f"{row['provider']} {row['provider_version']}"
+        table.add_row(row["name"], provider, row["default_checkpoint"] or "-", dependencies)
     out.print(table)
     if hints:
         out.print("To install what is missing:")
         for hint in hints:
-            out.print(f"  {hint}", soft_wrap=True, highlight=False)
+            out.print(f"  {hint}", soft_wrap=True, highlight=False, markup=False)
+    out.print("More: fecbench models --verbose (aliases, frames, summaries), --json", highlight=False)
+
+
+def _print_model_details(rows: list[dict[str, Any]]) -> None:
+    """A block per adapter with every field, for reading rather than scanning."""
+    for row in rows:
+        aliases = f" (also: {', '.join(row['aliases'])})" if row["aliases"] else ""
+        needs = ", ".join(row["requires"]) or "nothing"
+        state = f"missing {', '.join(row['missing'])}; {row['install_hint']}" if row["missing"] else "installed"
+        lines = [
+            f"{row['name']}{aliases}",
+            f"  provider:   {row['provider']} {row['provider_version']}",
+            f"  checkpoint: {row['default_checkpoint'] or '-'}",
+            f"  frames:     {row['default_frames']}",
+            f"  needs:      {needs} ({state})",
+            f"  factory:    {row['factory']}",
+        ]
+        if row["summary"]:
+            lines.append(f"  {row['summary']}")
+        for line in lines:
+            out.print(line, soft_wrap=True, highlight=False, markup=False)
+
+
+@app.command("new-adapter")
+def new_adapter(
+    name: Annotated[str, typer.Argument(help="The adapter's name, as users will type it after --model.")],
+    directory: Annotated[Path, typer.Option("--dir", help="Where to create the package folder.")] = Path("."),
+) -> None:
+    """Write a ready adapter plugin package (pyproject, adapter, conformance test) to fill in."""
+    from fecbench import api
+
+    root, files = api.new_adapter(name, directory)
+    lines = [f"created {root}:", *(f"  {path.relative_to(root)}" for path in files), "next:"]
+    lines += [
+        f"  cd {root} && pip install -e .   # then `fecbench models` lists {name}",
+        "  pytest tests                    # fecbench's conformance checks",
+        f"  fecbench run --model {name} --video-root /data/fec",
+    ]
+    for line in lines:
+        out.print(line, soft_wrap=True, highlight=False, markup=False)
 
 
 @data_app.command("check")
@@ -185,14 +378,56 @@ def demo(
 
 @leaderboard_app.command("build")
 def leaderboard_build(
-    run_dirs: Annotated[list[Path], typer.Argument(help="Scored run folders.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Result records, folders of records (e.g. results/) or scored run folders.")
+    ],
     out_dir: Annotated[Path, typer.Option("--out", help="Site folder to write.")],
+    reported: Annotated[
+        bool, typer.Option("--reported/--no-reported", help="Show the authors' reported figures beside the runs.")
+    ] = True,
 ) -> None:
-    """Render a static leaderboard page from run folders."""
+    """Render the static leaderboard site (index, one page per run, charts, metric definitions)."""
     from fecbench import api
 
-    index = api.build_leaderboard(list(run_dirs), out_dir)
-    out.print(f"leaderboard: {index}")
+    index = api.build_leaderboard(list(paths), out_dir, reported=reported)
+    out.print(f"leaderboard: {index}", highlight=False, markup=False)
+
+
+@leaderboard_app.command("record")
+def leaderboard_record(
+    run_dir: Annotated[Path, typer.Argument(help="A scored run folder.")],
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Record file to write. Default: results/runs/<name>-<run id>.json.")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", help="How the run is named on the pages.")] = None,
+    examples: Annotated[int, typer.Option(help="Worst and best clips kept for the run's page (each).")] = 3,
+    notes: Annotated[str, typer.Option(help="Free text shown on the run's page (hardware, caveats).")] = "",
+) -> None:
+    """Turn a scored run folder into a result record to add to results/ by pull request."""
+    from fecbench import api
+
+    path = api.record_run(run_dir, out_path, name=name, examples=examples, notes=notes)
+    out.print(f"record: {path}", highlight=False, markup=False)
+
+
+@leaderboard_app.command("serve")
+def leaderboard_serve(
+    site_dir: Annotated[Path, typer.Argument(help="A built site folder.")] = Path("site"),
+    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8000,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+) -> None:
+    """Preview a built site over HTTP, as a static host serves it (Ctrl-C stops)."""
+    from fecbench import api
+
+    server = api.leaderboard_server(site_dir, host=host, port=port)
+    bound_host, bound_port = server.server_address[:2]
+    out.print(f"serving {site_dir} at http://{bound_host}:{bound_port}/ (Ctrl-C stops)", highlight=False, markup=False)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
 
 
 def _print_scores(scores: dict[str, Any]) -> None:
@@ -201,11 +436,38 @@ def _print_scores(scores: dict[str, Any]) -> None:
     table.add_column("metric")
     table.add_column("value", justify="right")
     table.add_column("95% CI", justify="right")
+    table.add_column("n", justify="right")
+    table.add_column("failed", justify="right")
+    unsupported: dict[str, list[str]] = {}
     for name, metric in scores["metrics"].items():
-        low, high = metric["ci95"] or (float("nan"), float("nan"))
-        interval = f"[{format_score(low)}, {format_score(high)}]"
-        table.add_row(f"{name} ({metric['version']})", format_score(metric["value"]), interval)
+        row_label = f"{name} ({metric['version']})"
+        if metric.get("unsupported"):
+            unsupported.setdefault(metric["unsupported"], []).append(name)
+            table.add_row(row_label, "-", "unsupported", "-", "-")
+            continue
+        value = "-" if metric["value"] is None else format_score(metric["value"])
+        low, high = metric["ci95"] or (None, None)
+        interval = "-" if low is None else f"[{format_score(low)}, {format_score(high)}]"
+        failed = metric.get("n_failed", scores["n_failed"])
+        table.add_row(row_label, value, interval, str(metric["n"]), f"[red]{failed}[/red]" if failed else "0")
     out.print(table)
+    for reason, names in unsupported.items():
+        out.print(f"unsupported ({', '.join(names)}): {reason}", highlight=False, markup=False)
+    judge = scores.get("judge")
+    if judge:
+        calls = sum(task.get("judge_calls", 0) for task in judge["stats"].values())
+        hits = sum(task.get("cache_hits", 0) for task in judge["stats"].values())
+        out.print(
+            f"judge {judge['name']}: {judge['backend']} {judge['model']}, prompts {judge['prompt_version']} "
+            f"({judge['prompts_sha256'][:12]}); judge calls: {calls}, cache hits: {hits}",
+            highlight=False,
+            markup=False,
+        )
+        if judge.get("clips_failed"):
+            failures = ", ".join(f"{task}: {n}" for task, n in judge["clips_failed"].items())
+            err.print(f"judge failures (clips): {failures}; see clip_scores.jsonl", highlight=False, markup=False)
+    else:
+        out.print("no judge: AutoDQ, TEM and the Video-ChatGPT scores not computed", highlight=False)
 
 
 def main() -> None:
