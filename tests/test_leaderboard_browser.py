@@ -9,7 +9,7 @@ crafted strings stay text. A screenshot of the index is kept (path printed; fold
 ``FECBENCH_TEST_ARTIFACTS``, else ``<tmp>/fecbench-test-artifacts``).
 
 Chromium is looked for in ``FECBENCH_CHROMIUM``, then ``chromium`` on PATH. Without it (or without
-Playwright) the tests skip and say why, unless ``FECBENCH_REQUIRE_BROWSER=1`` (set it in CI), which
+Playwright) the tests skip and say why, unless ``FECBENCH_REQUIRE_BROWSER=1`` or ``CI=true``, which
 turns the skip into a failure.
 """
 
@@ -36,7 +36,8 @@ from test_leaderboard import (
 
 from fecbench import api
 
-REQUIRE = os.environ.get("FECBENCH_REQUIRE_BROWSER") == "1"
+# CI must exercise the browser: there a missing Chromium is a failure, never a silent skip.
+REQUIRE = os.environ.get("FECBENCH_REQUIRE_BROWSER") == "1" or os.environ.get("CI") == "true"
 INSTALL = "install Debian's package (apt-get install -y chromium) or set FECBENCH_CHROMIUM to a Chromium binary"
 
 
