@@ -9,25 +9,21 @@ Bearer`` as anthropic>=2 sends it) and the ``anthropic-version`` header, answere
 ``{"type": "error", "error": {"type": ..., "message": ...}, "request_id": ...}`` with the status
 the API uses for it (400, 401, 429, 500, 529...). Each request is recorded whole.
 
-Replies are scripted as for the chat-completions test server (``chat_server.py``, whose
-:class:`Reply` and helpers are reused): ``handler(request) -> Reply | str`` answers each request,
-and :meth:`MessagesServer.script` queues replies used first. A reply with ``content=None`` is
+Replies are scripted as for the chat-completions test server (``chat_server.py``; the machinery
+both share, :class:`Reply` and its helpers included, is ``loopback_server.py``):
+``handler(request) -> Reply | str`` answers each request, and :meth:`MessagesServer.script`
+queues replies used first. A reply with ``content=None`` is
 answered with no content blocks at all.
 """
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from chat_server import Reply
+from loopback_server import REFUSED, LoopbackHandler, LoopbackServer, RecordedRequest, Reply
 
 #: The error ``type`` the Messages API gives with each status.
 ERROR_TYPES = {
@@ -43,22 +39,14 @@ ERROR_TYPES = {
 
 
 @dataclass(frozen=True)
-class MessagesRequest:
+class MessagesRequest(RecordedRequest):
     """One request as the server saw it."""
-
-    path: str
-    body: dict[str, Any]
-    headers: dict[str, str]
-    received: float
 
     @property
     def content(self) -> list[dict[str, Any]]:
         """The content blocks of the first user message (a string content becomes one text block)."""
-        for message in self.body.get("messages", []):
-            if message.get("role") == "user":
-                content = message.get("content")
-                return [{"type": "text", "text": content}] if isinstance(content, str) else list(content or [])
-        return []
+        content = self.first_user_content()
+        return [{"type": "text", "text": content}] if isinstance(content, str) else list(content or [])
 
     def blocks(self, kind: str) -> list[dict[str, Any]]:
         return [b for b in self.content if isinstance(b, dict) and b.get("type") == kind]
@@ -71,69 +59,62 @@ class MessagesRequest:
 Handler = Callable[[MessagesRequest], "Reply | str"]
 
 
-class MessagesServer:
+class _MessagesHandler(LoopbackHandler):
+    def _extra_headers(self, payload: dict[str, Any]) -> dict[str, str]:
+        return {"request-id": f"req_test_{id(payload):x}"}
+
+    def _error(self, code: int, message: str, headers: dict[str, str] | None = None) -> None:
+        kind = ERROR_TYPES.get(code, "api_error" if code >= 500 else "invalid_request_error")
+        payload = {"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_test_error"}
+        self._send(code, payload, headers)
+
+    def do_POST(self) -> None:
+        api_key = self.server.owner.api_key
+        raw = self._read_raw()
+        if self.path.split("?")[0].rstrip("/") != "/v1/messages":
+            self._error(404, f"no route {self.path}")
+            return
+        if api_key is not None and api_key not in (
+            self.headers.get("x-api-key"),
+            (self.headers.get("Authorization") or "").removeprefix("Bearer "),
+        ):
+            self._error(401, "invalid x-api-key")
+            return
+        if not self.headers.get("anthropic-version"):
+            self._error(400, "anthropic-version: header is required")
+            return
+        body = self._json_body(raw, "request body is not valid JSON")
+        if body is REFUSED:
+            return
+        problem = _invalid(body)
+        if problem:
+            self._error(400, problem)
+            return
+        self._serve(self.path, body)
+
+
+class MessagesServer(LoopbackServer[MessagesRequest]):
     """The server and its bookkeeping; start it with :func:`running_messages_server`."""
 
+    request_handler = _MessagesHandler
+
     def __init__(self, handler: Handler | None = None, *, api_key: str | None = None) -> None:
-        self.handler = handler or (lambda request: "ok")
-        self.api_key = api_key
-        self.requests: list[MessagesRequest] = []
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self._queue: deque[Reply | str] = deque()
-        self._lock = threading.Lock()
-        self._ids = 0
-        self._http = _Server(("127.0.0.1", 0), _RequestHandler)
-        self._http.messages = self
-        self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        super().__init__(handler or (lambda request: "ok"), api_key=api_key)
 
     @property
     def base_url(self) -> str:
         """What the ``anthropic`` client takes as ``base_url`` (it appends ``/v1/messages``)."""
-        return f"http://127.0.0.1:{self._http.server_address[1]}"
+        return f"http://127.0.0.1:{self.port}"
 
     @property
     def count(self) -> int:
         with self._lock:
             return len(self.requests)
 
-    def script(self, *replies: Reply | str) -> None:
-        with self._lock:
-            self._queue.extend(replies)
+    def _new_request(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> MessagesRequest:
+        return MessagesRequest(path, body, headers, time.monotonic())
 
-    def start(self) -> MessagesServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._http.shutdown()
-        self._http.server_close()
-        self._thread.join(timeout=5)
-
-    # -- called from the HTTP threads ------------------------------------------------------
-
-    def _record(self, path: str, body: dict[str, Any], headers: dict[str, str]) -> MessagesRequest:
-        with self._lock:
-            request = MessagesRequest(path, body, headers, time.monotonic())
-            self.requests.append(request)
-            self.in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self.in_flight)
-            return request
-
-    def _done(self) -> None:
-        with self._lock:
-            self.in_flight -= 1
-
-    def _reply_for(self, request: MessagesRequest) -> Reply:
-        with self._lock:
-            scripted = self._queue.popleft() if self._queue else None
-        reply = scripted if scripted is not None else self.handler(request)
-        return Reply(content=reply) if isinstance(reply, str) else reply
-
-    def _message(self, request: MessagesRequest, reply: Reply) -> dict[str, Any]:
-        with self._lock:
-            self._ids += 1
-            number = self._ids
+    def _answer(self, request: MessagesRequest, reply: Reply, number: int) -> dict[str, Any]:
         text = reply.content
         blocks = [] if text is None else [{"type": "text", "text": text}]
         stop = {"stop": "end_turn", "length": "max_tokens"}.get(reply.finish_reason, reply.finish_reason)
@@ -147,75 +128,6 @@ class MessagesServer:
             "stop_sequence": None,
             "usage": {"input_tokens": len(request.text.split()), "output_tokens": len((text or "").split())},
         }
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    block_on_close = False
-    messages: MessagesServer
-
-
-class _RequestHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: _Server
-
-    def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
-        pass
-
-    def _send(self, code: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
-        try:
-            self.send_response(code)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("request-id", f"req_test_{id(payload):x}")
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout): nothing to deliver
-
-    def _error(self, code: int, message: str, headers: dict[str, str] | None = None) -> None:
-        kind = ERROR_TYPES.get(code, "api_error" if code >= 500 else "invalid_request_error")
-        payload = {"type": "error", "error": {"type": kind, "message": message}, "request_id": "req_test_error"}
-        self._send(code, payload, headers)
-
-    def do_POST(self) -> None:
-        server = self.server.messages
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if self.path.split("?")[0].rstrip("/") != "/v1/messages":
-            self._error(404, f"no route {self.path}")
-            return
-        if server.api_key is not None and server.api_key not in (
-            self.headers.get("x-api-key"),
-            (self.headers.get("Authorization") or "").removeprefix("Bearer "),
-        ):
-            self._error(401, "invalid x-api-key")
-            return
-        if not self.headers.get("anthropic-version"):
-            self._error(400, "anthropic-version: header is required")
-            return
-        try:
-            body = json.loads(raw or b"{}")
-        except json.JSONDecodeError:
-            self._error(400, "request body is not valid JSON")
-            return
-        problem = _invalid(body)
-        if problem:
-            self._error(400, problem)
-            return
-        request = server._record(self.path, body, {k.lower(): v for k, v in self.headers.items()})
-        try:
-            reply = server._reply_for(request)
-            if reply.delay:
-                time.sleep(reply.delay)
-            if reply.status != 200:
-                self._error(reply.status, reply.error or f"scripted error {reply.status}", reply.headers)
-            else:
-                self._send(200, server._message(request, reply), reply.headers)
-        finally:
-            server._done()
 
 
 def _invalid(body: Any) -> str:
@@ -253,11 +165,6 @@ def _invalid(body: Any) -> str:
     return ""
 
 
-@contextmanager
-def running_messages_server(handler: Handler | None = None, *, api_key: str | None = None) -> Iterator[MessagesServer]:
-    """A started :class:`MessagesServer`, stopped on exit."""
-    server = MessagesServer(handler, api_key=api_key).start()
-    try:
-        yield server
-    finally:
-        server.stop()
+def running_messages_server(handler: Handler | None = None, *, api_key: str | None = None) -> MessagesServer:
+    """A :class:`MessagesServer` for a ``with`` block: started on entry, stopped on exit."""
+    return MessagesServer(handler, api_key=api_key)

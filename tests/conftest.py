@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -36,18 +38,34 @@ def fec_bench_test_json() -> Path:
     return path
 
 
-@pytest.fixture
-def test_plugins(monkeypatch: pytest.MonkeyPatch) -> str:
-    """Register the test adapters through FECBENCH_PLUGINS, as a user with an unpackaged plugin would."""
+@contextmanager
+def plugins_registered(monkeypatch: pytest.MonkeyPatch, *modules: str) -> Iterator[None]:
+    """Register ``tests/plugins/<module>.py`` modules through FECBENCH_PLUGINS, as a user with unpackaged plugins
+    would (PYTHONPATH lets subprocesses and Ray workers import them too); forget them on exit."""
     monkeypatch.syspath_prepend(str(TEST_PLUGINS))
-    monkeypatch.setenv("FECBENCH_PLUGINS", "fecbench_test_adapters")
+    monkeypatch.setenv("FECBENCH_PLUGINS", ",".join(modules))
     monkeypatch.setenv("PYTHONPATH", str(TEST_PLUGINS))
     from fecbench.plugins import plugin_manager
 
     plugin_manager.cache_clear()
-    yield "frame-stats"
-    sys.modules.pop("fecbench_test_adapters", None)
+    yield
+    for module in modules:
+        sys.modules.pop(module, None)
     plugin_manager.cache_clear()
+
+
+@pytest.fixture
+def test_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The ``frame-stats`` test adapter (tests/plugins/fecbench_test_adapters.py)."""
+    with plugins_registered(monkeypatch, "fecbench_test_adapters"):
+        yield "frame-stats"
+
+
+@pytest.fixture
+def scale_plugin(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The ``scale-stats`` test adapter, with out-of-memory and worker-death cues (fecbench_scale_adapters.py)."""
+    with plugins_registered(monkeypatch, "fecbench_scale_adapters"):
+        yield "scale-stats"
 
 
 def make_clip_set(root: Path, count: int, *, sources: tuple[str, ...] = ("SRCA", "SRCB"), frames: int = 12) -> Path:

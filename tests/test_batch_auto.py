@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from clipgen import write_clip
 from conftest import TEST_PLUGINS
+from import_probe import imported_by
 
 from fecbench import api
 from fecbench.errors import ConfigError
@@ -23,19 +24,6 @@ from fecbench.runner.batching import AUTO_CEILING, BatchSize, is_out_of_memory
 from fecbench.runner.plan import PlannedClip, group_by_shape
 from fecbench.runner.probe import mp4_video_size, probe_shape
 from fecbench.video.protocol import FrameProtocol
-
-
-@pytest.fixture
-def scale_plugin(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.syspath_prepend(str(TEST_PLUGINS))
-    monkeypatch.setenv("FECBENCH_PLUGINS", "fecbench_scale_adapters")
-    monkeypatch.setenv("PYTHONPATH", str(TEST_PLUGINS))
-    from fecbench.plugins import plugin_manager
-
-    plugin_manager.cache_clear()
-    yield "scale-stats"
-    sys.modules.pop("fecbench_scale_adapters", None)
-    plugin_manager.cache_clear()
 
 
 def clip_set(root: Path, widths: list[int], *, height: int = 48) -> Path:
@@ -197,9 +185,7 @@ def test_batch_size_option_parsing(tmp_path: Path) -> None:
 
 
 def test_batching_imports_no_torch() -> None:
-    code = "import sys, fecbench.runner.batching, fecbench.runner.execute; print('torch' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    assert imported_by("import fecbench.runner.batching, fecbench.runner.execute", ("torch",)) == []
 
 
 def test_cli_batch_size_auto_and_bad_value(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from fecbench_adapters.facetrack_mm import UNRELEASED, FaceTrackMMAdapter  # noqa: E402
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers  # noqa: E402
+from tiny_models import trained_byte_bpe  # noqa: E402
 from transformers import PreTrainedTokenizerFast  # noqa: E402
 
 from fecbench.adapter import GenerationConfig, VideoRequest  # noqa: E402
@@ -116,14 +116,8 @@ def build_remote_checkpoint(directory: Path, seed: int = 0) -> Path:
     directory.mkdir(parents=True)
     (directory / "modeling_tiny_facetrack.py").write_text(MODELING)
     (directory / "processing_tiny_facetrack.py").write_text(PROCESSING)
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    corpus = ["The woman smiles, then raises her eyebrows and opens her mouth.", "Describe the face."] * 40
-    trainer = trainers.BpeTrainer(
-        vocab_size=300, special_tokens=list(SPECIAL), initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    bpe.train_from_iterator(corpus, trainer)
+    corpus = ("The woman smiles, then raises her eyebrows and opens her mouth.", "Describe the face.")
+    bpe = trained_byte_bpe(SPECIAL, vocab_size=300, corpus=corpus, repeats=40)
     tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, pad_token="<pad>", eos_token="<eos>")
     tokenizer.save_pretrained(directory)
     spec = importlib.util.spec_from_file_location("tiny_facetrack_build", directory / "modeling_tiny_facetrack.py")

@@ -1,8 +1,9 @@
 """The transformers judge on a tiny random-weight Qwen2 causal LM built here (no download).
 
 Random weights never write a usable verdict, which is exactly what these tests need: garbage
-answers must end as JudgeFailures after the retries. The checkpoint goes through the real loading
-path (``from_pretrained`` on a folder) with a tokenizer trained on the spot and a ChatML template.
+answers must end as JudgeFailures after the retries. The checkpoint (``tiny_models.build_tiny_chat_lm``)
+goes through the real loading path (``from_pretrained`` on a folder) with a tokenizer trained on the
+spot and a ChatML template.
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
-from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers  # noqa: E402
-from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM  # noqa: E402
+from tiny_models import build_tiny_chat_lm  # noqa: E402
+from transformers import PreTrainedTokenizerFast, Qwen2ForCausalLM  # noqa: E402
 
 from fecbench.errors import ConfigError  # noqa: E402
 from fecbench.judges.base import JudgeFailure  # noqa: E402
@@ -23,59 +24,12 @@ from fecbench.judges.cache import VerdictCache  # noqa: E402
 from fecbench.judges.engine import JudgeEngine  # noqa: E402
 from fecbench.judges.registry import load_judge  # noqa: E402
 
-SPECIALS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
-CHATML = (
-    "{% for message in messages %}"
-    "<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-CORPUS = (
-    "Task: list the facial events. The man blinks, then his mouth opens slightly.",
-    'Answer with only this JSON object: {"events": ["the woman smiles", "the woman tilts her head"]}',
-    "Reference events and predicted events: entailment, neutral, contradiction.",
-)
 CAPTIONS = ["He blinks.", "She raises her eyebrows and smiles broadly.", "The man turns his head to the left."]
-
-
-def tiny_chat_tokenizer() -> PreTrainedTokenizerFast:
-    bpe = Tokenizer(models.BPE())
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=list(SPECIALS),
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-        show_progress=False,
-    )
-    bpe.train_from_iterator(list(CORPUS) * 30, trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token=None
-    )
-    tokenizer.chat_template = CHATML
-    return tokenizer
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("tiny-judge")
-    tokenizer = tiny_chat_tokenizer()
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=4096,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=None,
-    )
-    torch.manual_seed(0)
-    Qwen2ForCausalLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
+    return build_tiny_chat_lm(tmp_path_factory.mktemp("tiny-judge"))
 
 
 @pytest.fixture(scope="module")

@@ -18,27 +18,13 @@ pytestmark = pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_vllm_judge_answers_every_item_or_fails_it_after_retries(tmp_path: Path) -> None:
     pytest.importorskip("vllm")
-    from test_judge_transformers import tiny_chat_tokenizer
-    from transformers import Qwen2Config, Qwen2ForCausalLM
+    from tiny_models import build_tiny_chat_lm
 
     from fecbench.judges.base import JudgeFailure
     from fecbench.judges.engine import JudgeEngine
     from fecbench.judges.registry import load_judge
 
-    tokenizer = tiny_chat_tokenizer()
-    config = Qwen2Config(
-        vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )
-    torch.manual_seed(0)
-    Qwen2ForCausalLM(config).save_pretrained(tmp_path)
-    tokenizer.save_pretrained(tmp_path)
+    build_tiny_chat_lm(tmp_path)
     judge = load_judge(
         "vllm", {"model": str(tmp_path), "max_tokens": 16, "max_retries": 1, "gpu_memory_utilization": 0.3}
     )

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import plugins_registered
 from fecbench_leaderboard import build as build_module
 from fecbench_leaderboard.catalog import FEC_BENCH_SOURCES
 from fecbench_leaderboard.charts import ChartGroup, ChartRow, interval_chart, nice_ceiling
@@ -47,7 +48,6 @@ from fecbench.runner.spec import AnnotationsSpec, GenerationSpec, ModelSpec, Run
 from fecbench.scoring import score_run
 
 REPO = Path(__file__).resolve().parents[1]
-TEST_PLUGINS = Path(__file__).parent / "plugins"
 RESULTS = REPO / "results"
 BOOTSTRAP = 50
 
@@ -64,14 +64,8 @@ EVIL_URL = "javascript:alert(3)"
 @pytest.fixture
 def judge_plugins(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """The tests' judge plugins (``keyword``, ``keyword-norate``), registered as an unpackaged plugin."""
-    from fecbench.plugins import plugin_manager
-
-    monkeypatch.syspath_prepend(str(TEST_PLUGINS))
-    monkeypatch.setenv("FECBENCH_PLUGINS", "fecbench_test_judges")
-    plugin_manager.cache_clear()
-    yield
-    sys.modules.pop("fecbench_test_judges", None)
-    plugin_manager.cache_clear()
+    with plugins_registered(monkeypatch, "fecbench_test_judges"):
+        yield
 
 
 def fec_clips(test_json: Path, per_source: int = 3) -> list[dict[str, str]]:

@@ -25,9 +25,9 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
+from conftest import TEST_PLUGINS
 from test_leaderboard import (
     RESULTS,
-    TEST_PLUGINS,
     evil_record,
     evil_reported,
     fec_clips,

@@ -32,7 +32,7 @@ def test_demo_baseline_score_and_page(tmp_path: Path) -> None:
     assert all("At the beginning of the video" in p["prediction"] for p in predictions)
     fecbench("leaderboard", "build", str(run_dir), "--out", str(tmp_path / "site"))
     page = (tmp_path / "site" / "index.html").read_text()
-    assert '>baseline</a></td>' in page and "ROUGE-L" in page
+    assert ">baseline</a></td>" in page and "ROUGE-L" in page
     again = fecbench(
         "run", "--model", "baseline", "--annotations", annotations, "--video-root", videos, "--output", str(run_dir)
     )

@@ -35,19 +35,6 @@ def local_ray() -> None:
     ray.shutdown()
 
 
-@pytest.fixture
-def scale_plugin(monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.syspath_prepend(str(TEST_PLUGINS))
-    monkeypatch.setenv("FECBENCH_PLUGINS", "fecbench_scale_adapters")
-    monkeypatch.setenv("PYTHONPATH", str(TEST_PLUGINS))
-    from fecbench.plugins import plugin_manager
-
-    plugin_manager.cache_clear()
-    yield "scale-stats"
-    sys.modules.pop("fecbench_scale_adapters", None)
-    plugin_manager.cache_clear()
-
-
 def run(model: str, annotations: Path, out: Path, **kwargs: object) -> api.RunResult:
     options = {"score": False, "batch_size": 2, **kwargs}
     return api.run(

@@ -12,11 +12,12 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import TEST_PLUGINS
+from conftest import plugins_registered
 
 from fecbench import api
 from fecbench.errors import ConfigError, FecbenchError
@@ -24,22 +25,13 @@ from fecbench.metrics.events import corpus_f
 from fecbench.runner.outputs import CLIP_SCORES, RUN_JSON
 
 N_CLIPS = 12
-JUDGE_PLUGINS = "fecbench_test_adapters,fecbench_test_judges"
 
 
 @pytest.fixture
-def judges(monkeypatch: pytest.MonkeyPatch) -> None:
+def judges(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Register the test judges (and adapters) as an unpackaged plugin would be."""
-    monkeypatch.syspath_prepend(str(TEST_PLUGINS))
-    monkeypatch.setenv("FECBENCH_PLUGINS", JUDGE_PLUGINS)
-    monkeypatch.setenv("PYTHONPATH", str(TEST_PLUGINS))
-    from fecbench.plugins import plugin_manager
-
-    plugin_manager.cache_clear()
-    yield
-    for name in JUDGE_PLUGINS.split(","):
-        sys.modules.pop(name, None)
-    plugin_manager.cache_clear()
+    with plugins_registered(monkeypatch, "fecbench_test_adapters", "fecbench_test_judges"):
+        yield
 
 
 @pytest.fixture

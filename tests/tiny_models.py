@@ -35,9 +35,12 @@ from transformers import (
     LlavaOnevisionImageProcessor,
     LlavaOnevisionProcessor,
     LlavaOnevisionVideoProcessor,
+    PreTrainedTokenizerFast,
     Qwen2_5_VLConfig,
     Qwen2_5_VLForConditionalGeneration,
     Qwen2_5_VLProcessor,
+    Qwen2Config,
+    Qwen2ForCausalLM,
     Qwen2Tokenizer,
     Qwen2VLConfig,
     Qwen2VLForConditionalGeneration,
@@ -99,8 +102,10 @@ HUB_IMAGE_MIN_PIXELS = 3136
 HUB_IMAGE_MAX_PIXELS = 12845056
 
 
-def train_bpe(special_tokens: tuple[str, ...], vocab_size: int = 400) -> tuple[dict[str, int], list[tuple[str, str]]]:
-    """A byte-level BPE vocabulary and merge list, trained locally in well under a second."""
+def trained_byte_bpe(
+    special_tokens: tuple[str, ...], vocab_size: int = 400, corpus: tuple[str, ...] = CORPUS, repeats: int = 50
+) -> Tokenizer:
+    """A byte-level BPE tokenizer trained locally on ``corpus`` in well under a second."""
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
@@ -110,8 +115,13 @@ def train_bpe(special_tokens: tuple[str, ...], vocab_size: int = 400) -> tuple[d
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
         show_progress=False,
     )
-    tokenizer.train_from_iterator(list(CORPUS) * 50, trainer)
-    model = json.loads(tokenizer.to_str())["model"]
+    tokenizer.train_from_iterator(list(corpus) * repeats, trainer)
+    return tokenizer
+
+
+def train_bpe(special_tokens: tuple[str, ...], vocab_size: int = 400) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """A byte-level BPE vocabulary and merge list, trained locally in well under a second."""
+    model = json.loads(trained_byte_bpe(special_tokens, vocab_size).to_str())["model"]
     return model["vocab"], [tuple(merge) for merge in model["merges"]]
 
 
@@ -125,6 +135,38 @@ def tiny_qwen_tokenizer() -> Qwen2Tokenizer:
     return tokenizer
 
 
+def qwen_token_ids(tokenizer: Qwen2Tokenizer) -> dict[str, int]:
+    """The id of every Qwen special token in :func:`tiny_qwen_tokenizer`'s vocabulary."""
+    return dict(zip(QWEN_SPECIAL_TOKENS, tokenizer.convert_tokens_to_ids(list(QWEN_SPECIAL_TOKENS)), strict=True))
+
+
+def qwen_vl_text_config(tokenizer: Qwen2Tokenizer, model_type: str) -> dict:
+    """The text model of Qwen2-VL and Qwen2.5-VL: :func:`text_config` without BOS, with M-RoPE."""
+    # mrope_section sums to head_dim / 2 = 8 (temporal, height, width).
+    rope = {"rope_type": "default", "mrope_section": [4, 2, 2], "rope_theta": 10000.0}
+    return text_config(tokenizer, model_type, bos_token_id=None, rope_parameters=rope)
+
+
+def qwen_vl_media_fields(ids: dict[str, int]) -> dict[str, int]:
+    """The config fields that name the media tokens, the same in Qwen2-VL and Qwen2.5-VL."""
+    return {
+        "image_token_id": ids["<|image_pad|>"],
+        "video_token_id": ids["<|video_pad|>"],
+        "vision_start_token_id": ids["<|vision_start|>"],
+        "vision_end_token_id": ids["<|vision_end|>"],
+    }
+
+
+def qwen_vl_processor_parts(tokenizer: Qwen2Tokenizer) -> dict[str, object]:
+    """What Qwen2-VL's and Qwen2.5-VL's processors are built from: the hub's pixel limits, the chat template."""
+    return {
+        "image_processor": Qwen2VLImageProcessor(min_pixels=HUB_IMAGE_MIN_PIXELS, max_pixels=HUB_IMAGE_MAX_PIXELS),
+        "tokenizer": tokenizer,
+        "video_processor": Qwen2VLVideoProcessor(min_pixels=HUB_IMAGE_MIN_PIXELS, max_pixels=HUB_IMAGE_MAX_PIXELS),
+        "chat_template": QWEN_CHAT_TEMPLATE,
+    }
+
+
 def build_tiny_qwen2_vl(directory: str | Path, seed: int = 0) -> Path:
     """Write a tiny random Qwen2-VL checkpoint (about 1 MB) into ``directory`` and return its path.
 
@@ -133,26 +175,11 @@ def build_tiny_qwen2_vl(directory: str | Path, seed: int = 0) -> Path:
     """
     directory = Path(directory)
     tokenizer = tiny_qwen_tokenizer()
-    ids = dict(zip(QWEN_SPECIAL_TOKENS, tokenizer.convert_tokens_to_ids(list(QWEN_SPECIAL_TOKENS)), strict=True))
+    ids = qwen_token_ids(tokenizer)
     config = Qwen2VLConfig(
-        text_config={
-            "vocab_size": len(tokenizer),
-            "hidden_size": 64,
-            "intermediate_size": 128,
-            "num_hidden_layers": 2,
-            "num_attention_heads": 4,
-            "num_key_value_heads": 2,
-            "bos_token_id": None,
-            "eos_token_id": ids["<|im_end|>"],
-            "pad_token_id": ids["<|endoftext|>"],
-            # mrope_section sums to head_dim / 2 = 8 (temporal, height, width).
-            "rope_parameters": {"rope_type": "default", "mrope_section": [4, 2, 2], "rope_theta": 10000.0},
-        },
+        text_config=qwen_vl_text_config(tokenizer, "qwen2_vl_text"),
         vision_config={"depth": 1, "embed_dim": 32, "hidden_size": 64, "num_heads": 2},
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
+        **qwen_vl_media_fields(ids),
     )
     torch.manual_seed(seed)
     model = Qwen2VLForConditionalGeneration(config).eval()
@@ -160,12 +187,7 @@ def build_tiny_qwen2_vl(directory: str | Path, seed: int = 0) -> Path:
     model.generation_config.eos_token_id = [ids["<|im_end|>"], ids["<|endoftext|>"]]
     model.generation_config.pad_token_id = ids["<|endoftext|>"]
     model.generation_config.bos_token_id = None
-    processor = Qwen2VLProcessor(
-        image_processor=Qwen2VLImageProcessor(min_pixels=HUB_IMAGE_MIN_PIXELS, max_pixels=HUB_IMAGE_MAX_PIXELS),
-        tokenizer=tokenizer,
-        video_processor=Qwen2VLVideoProcessor(min_pixels=HUB_IMAGE_MIN_PIXELS, max_pixels=HUB_IMAGE_MAX_PIXELS),
-        chat_template=QWEN_CHAT_TEMPLATE,
-    )
+    processor = Qwen2VLProcessor(**qwen_vl_processor_parts(tokenizer))
     model.save_pretrained(directory)
     processor.save_pretrained(directory)
     return directory
@@ -245,6 +267,15 @@ CLIP_VISION = {
 SIGLIP_VISION = {**CLIP_VISION, "model_type": "siglip_vision_model"}
 
 
+def clip_resize() -> dict[str, dict[str, int]]:
+    """How the LLaVA-style image and video processors bring frames to ``CLIP_VISION``'s 64-px input."""
+    return {"size": {"shortest_edge": 64}, "crop_size": {"height": 64, "width": 64}}
+
+
+# How those processors count a frame's tokens for ``CLIP_VISION``: 16-px patches plus the CLS token it keeps.
+CLIP_TOKEN_COUNT = {"patch_size": 16, "vision_feature_select_strategy": "default", "num_additional_image_tokens": 1}
+
+
 def save_checkpoint(directory: str | Path, model, processor, stop_ids: list[int], pad_id: int) -> Path:
     """Write model and processor; generation stops on ``stop_ids`` and pads with ``pad_id`` as on the hub."""
     directory = Path(directory)
@@ -258,14 +289,9 @@ def save_checkpoint(directory: str | Path, model, processor, stop_ids: list[int]
 def build_tiny_qwen2_5_vl(directory: str | Path, seed: int = 0) -> Path:
     """Qwen2.5-VL: windowed-attention vision tower (one full-attention block) and time-aware M-RoPE."""
     tokenizer = tiny_qwen_tokenizer()
-    ids = dict(zip(QWEN_SPECIAL_TOKENS, tokenizer.convert_tokens_to_ids(list(QWEN_SPECIAL_TOKENS)), strict=True))
+    ids = qwen_token_ids(tokenizer)
     config = Qwen2_5_VLConfig(
-        text_config=text_config(
-            tokenizer,
-            "qwen2_5_vl_text",
-            bos_token_id=None,
-            rope_parameters={"rope_type": "default", "mrope_section": [4, 2, 2], "rope_theta": 10000.0},
-        ),
+        text_config=qwen_vl_text_config(tokenizer, "qwen2_5_vl_text"),
         vision_config={
             "depth": 2,
             "hidden_size": 32,
@@ -275,19 +301,11 @@ def build_tiny_qwen2_5_vl(directory: str | Path, seed: int = 0) -> Path:
             "fullatt_block_indexes": [1],
             "window_size": 56,
         },
-        image_token_id=ids["<|image_pad|>"],
-        video_token_id=ids["<|video_pad|>"],
-        vision_start_token_id=ids["<|vision_start|>"],
-        vision_end_token_id=ids["<|vision_end|>"],
+        **qwen_vl_media_fields(ids),
     )
     torch.manual_seed(seed)
     model = Qwen2_5_VLForConditionalGeneration(config).eval()
-    processor = Qwen2_5_VLProcessor(
-        image_processor=Qwen2VLImageProcessor(min_pixels=HUB_IMAGE_MIN_PIXELS, max_pixels=HUB_IMAGE_MAX_PIXELS),
-        tokenizer=tokenizer,
-        video_processor=Qwen2VLVideoProcessor(min_pixels=HUB_IMAGE_MIN_PIXELS, max_pixels=HUB_IMAGE_MAX_PIXELS),
-        chat_template=QWEN_CHAT_TEMPLATE,
-    )
+    processor = Qwen2_5_VLProcessor(**qwen_vl_processor_parts(tokenizer))
     return save_checkpoint(directory, model, processor, [ids["<|im_end|>"], ids["<|endoftext|>"]], ids["<|endoftext|>"])
 
 
@@ -320,15 +338,11 @@ def build_tiny_llava_next_video(directory: str | Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     model = LlavaNextVideoForConditionalGeneration(config).eval()
     processor = LlavaNextVideoProcessor(
-        video_processor=LlavaNextVideoVideoProcessor(size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}),
-        image_processor=LlavaNextImageProcessor(
-            size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}, image_grid_pinpoints=[[64, 64]]
-        ),
+        video_processor=LlavaNextVideoVideoProcessor(**clip_resize()),
+        image_processor=LlavaNextImageProcessor(**clip_resize(), image_grid_pinpoints=[[64, 64]]),
         tokenizer=tokenizer,
         chat_template=VICUNA_MEDIA_FIRST_TEMPLATE,
-        patch_size=16,
-        vision_feature_select_strategy="default",
-        num_additional_image_tokens=1,
+        **CLIP_TOKEN_COUNT,
     )
     return save_checkpoint(directory, model, processor, [tokenizer.eos_token_id], tokenizer.pad_token_id)
 
@@ -389,12 +403,10 @@ def build_tiny_video_llava(directory: str | Path, seed: int = 0) -> Path:
     torch.manual_seed(seed)
     model = VideoLlavaForConditionalGeneration(config).eval()
     processor = VideoLlavaProcessor(
-        image_processor=VideoLlavaImageProcessor(size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}),
-        video_processor=VideoLlavaVideoProcessor(size={"shortest_edge": 64}, crop_size={"height": 64, "width": 64}),
+        image_processor=VideoLlavaImageProcessor(**clip_resize()),
+        video_processor=VideoLlavaVideoProcessor(**clip_resize()),
         tokenizer=tokenizer,
-        patch_size=16,
-        vision_feature_select_strategy="default",
-        num_additional_image_tokens=1,
+        **CLIP_TOKEN_COUNT,
     )
     return save_checkpoint(directory, model, processor, [tokenizer.eos_token_id], tokenizer.pad_token_id)
 
@@ -515,3 +527,41 @@ def build_tiny_videollama3(directory: str | Path, seed: int = 0) -> Path:
     )
     ids = tokenizer.convert_tokens_to_ids(["<|im_end|>", "<|endoftext|>"])
     return save_checkpoint(directory, model, processor, ids, tokenizer.pad_token_id)
+
+
+# -- a text-only chat LM, for the transformers and vllm judges ------------------------------------------
+
+CHATML_SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "<|im_start|>{{ message['role'] }}\n{{ message['content'] }}<|im_end|>\n"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+# Judge prompts and answers: the chat tokenizer's vocabulary comes from the judges' domain.
+JUDGE_CORPUS = (
+    "Task: list the facial events. The man blinks, then his mouth opens slightly.",
+    'Answer with only this JSON object: {"events": ["the woman smiles", "the woman tilts her head"]}',
+    "Reference events and predicted events: entailment, neutral, contradiction.",
+)
+
+
+def tiny_chat_tokenizer() -> PreTrainedTokenizerFast:
+    """A ChatML tokenizer (string contents only, as judges send them) on a toy vocabulary."""
+    bpe = trained_byte_bpe(CHATML_SPECIAL_TOKENS, corpus=JUDGE_CORPUS, repeats=30)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, eos_token="<|im_end|>", pad_token="<|endoftext|>", bos_token=None
+    )
+    tokenizer.chat_template = CHATML_TEMPLATE
+    return tokenizer
+
+
+def build_tiny_chat_lm(directory: str | Path, seed: int = 0) -> Path:
+    """Write a tiny random Qwen2 causal LM with :func:`tiny_chat_tokenizer` into ``directory``; return its path."""
+    directory = Path(directory)
+    tokenizer = tiny_chat_tokenizer()
+    config = Qwen2Config(**text_config(tokenizer, "qwen2", max_position_embeddings=4096))
+    torch.manual_seed(seed)
+    Qwen2ForCausalLM(config).save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    return directory

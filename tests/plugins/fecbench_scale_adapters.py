@@ -14,7 +14,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from fecbench import Adapter, AdapterSpec, GenerationConfig, VideoRequest, hookimpl
+from fecbench_test_adapters import FrameStatsAdapter
+
+from fecbench import AdapterSpec, GenerationConfig, VideoRequest, hookimpl
 
 
 def _first_time(marker: str) -> bool:
@@ -26,7 +28,9 @@ def _first_time(marker: str) -> bool:
     return True
 
 
-class ScaleStatsAdapter(Adapter):
+class ScaleStatsAdapter(FrameStatsAdapter):
+    """``frame-stats`` (its captions, ``delay`` and ``max_batch``) with the cues above."""
+
     name = "scale-stats"
 
     def __init__(
@@ -40,14 +44,12 @@ class ScaleStatsAdapter(Adapter):
         ray_kill_once: str = "",
         kill_on: str = "",
     ) -> None:
-        self.delay = delay
+        super().__init__(delay=delay, max_batch=max_batch)
         self.oom_above = oom_above
         self.log = log
         self.kill_once = kill_once
         self.ray_kill_once = ray_kill_once
         self.kill_on = kill_on
-        if max_batch:
-            self.max_batch_size = max_batch
         if pid_dir:
             Path(pid_dir, str(os.getpid())).write_text(str(os.getpid()))
 
@@ -62,7 +64,7 @@ class ScaleStatsAdapter(Adapter):
             raise torch.cuda.OutOfMemoryError(
                 f"CUDA out of memory. Tried to allocate {len(requests)} clips; this test GPU fits {self.oom_above}"
             )
-        time.sleep(self.delay)
+        captions = super().generate(requests, config)  # after its delay
         if self.kill_on and self.kill_on in {r.clip_id for r in requests}:
             os.kill(os.getpid(), signal.SIGKILL)
         if self.kill_once and _first_time(self.kill_once):
@@ -72,14 +74,7 @@ class ScaleStatsAdapter(Adapter):
 
             ray.kill(ray.get_runtime_context().current_actor, no_restart=True)
             time.sleep(30)  # the kill lands before this batch could finish
-        return [
-            f"the video shows {len(r.frames)} frames of {r.frames.shape[2]}x{r.frames.shape[1]} pixels; "
-            f"mean brightness {float(r.frames.mean()):.1f}"
-            for r in requests
-        ]
-
-    def describe(self) -> dict[str, object]:
-        return {"delay": self.delay}
+        return captions
 
 
 @hookimpl
