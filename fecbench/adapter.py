@@ -46,6 +46,17 @@ class VideoRequest:
         return (len(self.timestamps) - 1) / (self.timestamps[-1] - self.timestamps[0])
 
 
+def check_frames(request: VideoRequest) -> np.ndarray:
+    """The request's frames as a contiguous (T, H, W, 3) uint8 array; anything else is that clip's error."""
+    frames = request.frames
+    if not isinstance(frames, np.ndarray) or frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] < 1:
+        shape = getattr(frames, "shape", None)
+        raise ValueError(f"clip {request.clip_id!r}: frames must be a (T, H, W, 3) array with T >= 1, got {shape}")
+    if frames.dtype != np.uint8:
+        raise ValueError(f"clip {request.clip_id!r}: frames must be uint8 RGB, got {frames.dtype}")
+    return np.ascontiguousarray(frames)
+
+
 class Adapter(abc.ABC):
     """Base class of every model adapter.
 
@@ -61,6 +72,20 @@ class Adapter(abc.ABC):
     def generate(self, requests: Sequence[VideoRequest], config: GenerationConfig) -> list[str]:
         """Return one caption per request, in order. Raise to fail the batch; the runner then
         retries each clip alone so that one bad clip is recorded as that clip's error."""
+
+    def prepare(self, requests: Sequence[VideoRequest], config: GenerationConfig) -> None:  # noqa: B027 - optional
+        """Get an upcoming batch's inputs ready ahead of time; optional, a no-op by default.
+
+        The runner calls it from a background thread for the next batch, with the very requests
+        :meth:`generate` will get later, while the current batch is generating, so that the CPU
+        side of a call (chat template, processor, tensors) overlaps the model's work. It may run
+        concurrently with :meth:`generate` on another batch: guard whatever the two share. It must
+        never change a caption: :meth:`generate` gives the same output whether ``prepare`` ran or
+        not (it redoes the work when the prepared inputs are missing or do not match the requests),
+        and it keeps what it prepared small and bounded, since a prepared batch may never be asked
+        for (``--batch-size auto`` may split it). An exception here is logged and ignored; the
+        runner never fails a clip because of it. Device transfers belong in :meth:`generate`.
+        """
 
     def describe(self) -> dict[str, Any]:
         """What to record in ``run.json`` about the loaded model (checkpoint, dtype, revision...)."""

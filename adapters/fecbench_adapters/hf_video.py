@@ -10,15 +10,36 @@ processor config) and, per clip, the video metadata of the *sampled* frames (the
 which processors use for time-aware position ids (Qwen2.5-VL's ``second_per_grid_ts``, Qwen3-VL's
 timestamps) and which stops them from warning about, or guessing, a default fps.
 
+The runner may call :meth:`HFVideoChatAdapter.prepare` for the next batch from a background thread
+while the current batch generates: the chat template and the processor (tokenising, resizing and
+patching the frames) then run ahead, and ``generate`` only moves the prepared tensors to the device.
+Prepared inputs wait in a small bounded table keyed by the batch's clip ids and are used only if
+every request still has the same frames (same array, same content checksum), prompt and timestamps;
+otherwise, or when nothing was prepared, ``generate`` prepares inline. Either way the tensors come
+from the same processor call on the same requests, so captions do not depend on it (tested).
+
+Fast tokenizers are not safe to use from two threads at once (encoding sets their padding state,
+and a concurrent decode can fail with "Already borrowed"), so no processor is ever used by two
+threads at once: each has a lock, held for every call. Background preparation uses a copy of the
+processor (``copy.deepcopy``, made on the second ``prepare`` call, so the first batch is not held
+up by it), so that ``generate`` decoding one batch's tokens never waits for the next batch's
+preparation. If the processor cannot be copied, preparation shares the one processor and its lock.
+
 This module imports torch and transformers at import time; it is only imported when a run asks for
 one of these adapters.
 """
 
 from __future__ import annotations
 
+import copy
 import gc
+import logging
 import os
+import threading
+import zlib
+from collections import OrderedDict
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
@@ -26,8 +47,10 @@ import torch
 import transformers
 from transformers import AutoProcessor, BatchFeature, PreTrainedModel
 
-from fecbench.adapter import Adapter, GenerationConfig, VideoRequest
+from fecbench.adapter import Adapter, GenerationConfig, VideoRequest, check_frames
 from fecbench.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 DTYPES: dict[str, torch.dtype] = {
     "bfloat16": torch.bfloat16,
@@ -81,15 +104,39 @@ def video_metadata(request: VideoRequest) -> dict[str, Any]:
     }
 
 
-def check_frames(request: VideoRequest) -> np.ndarray:
-    """The request's frames as a contiguous (T, H, W, 3) uint8 array; anything else is that clip's error."""
+#: Batches prepared ahead that an adapter holds until ``generate`` asks for them. The runner prepares
+#: one batch ahead (a Ray replica: one per batch it holds, two), and a batch that is never asked for
+#: (``--batch-size auto`` split it) is dropped oldest first. Prepared inputs can be large (the pixel
+#: values of 8 clips of 8 frames at 448x252 are about 90 MB for Qwen2-VL in float32), hence the bound.
+PREPARED_BATCHES = 3
+
+
+def request_fingerprint(request: VideoRequest) -> tuple[Any, ...]:
+    """What prepared inputs depend on: prompt, timestamps, frame shape and type, and a checksum of the frames."""
     frames = request.frames
-    if not isinstance(frames, np.ndarray) or frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] < 1:
-        shape = getattr(frames, "shape", None)
-        raise ValueError(f"clip {request.clip_id!r}: frames must be a (T, H, W, 3) array with T >= 1, got {shape}")
-    if frames.dtype != np.uint8:
-        raise ValueError(f"clip {request.clip_id!r}: frames must be uint8 RGB, got {frames.dtype}")
-    return np.ascontiguousarray(frames)
+    if isinstance(frames, np.ndarray):
+        content = (frames.shape, frames.dtype.str, zlib.crc32(np.ascontiguousarray(frames)))
+    else:
+        content = (type(frames).__name__,)
+    return (request.clip_id, request.prompt, tuple(request.timestamps), *content)
+
+
+@dataclass
+class PreparedBatch:
+    """Inputs being prepared, or prepared, for one batch; ``ready`` is set once ``inputs`` is final."""
+
+    frames: list[Any]
+    fingerprints: list[tuple[Any, ...]]
+    ready: threading.Event = field(default_factory=threading.Event)
+    inputs: BatchFeature | None = None
+
+    def matches(self, requests: Sequence[VideoRequest]) -> bool:
+        """True when ``requests`` are the very requests prepared, unchanged since."""
+        return (
+            len(requests) == len(self.frames)
+            and all(r.frames is f for r, f in zip(requests, self.frames, strict=True))
+            and [request_fingerprint(r) for r in requests] == self.fingerprints
+        )
 
 
 # Generation-config entries that do not affect decoding.
@@ -144,6 +191,11 @@ class HFVideoChatAdapter(Adapter):
         revision: str | None = None,
         trust_remote_code: bool = False,
     ) -> None:
+        self._processor_lock = threading.Lock()  # fast tokenizers must not be used from two threads at once
+        self._prepared_lock = threading.Lock()
+        self._prepared: OrderedDict[tuple[str, ...], PreparedBatch] = OrderedDict()
+        self._prepare_calls = 0
+        self._background: tuple[Any, threading.Lock] | None = None  # processor copy for prepare(), its lock
         self.pretrained = str(self.default_checkpoint if pretrained is None else pretrained)
         source = os.path.expanduser(self.pretrained)
         if self.pretrained.startswith(("/", "./", "../", "~")) and not os.path.isdir(source):
@@ -197,31 +249,37 @@ class HFVideoChatAdapter(Adapter):
                 settings[key] = value if _json_safe(value) else dict(value)
         return settings
 
-    def prompt_text(self, request: VideoRequest) -> str:
-        """The full prompt of one clip: the checkpoint's chat template, else the model card's format."""
-        if self.processor.chat_template is None and self.prompt_format is not None:
+    def prompt_text(self, request: VideoRequest, processor: Any = None) -> str:
+        """The full prompt of one clip: the checkpoint's chat template, else the model card's format.
+
+        ``processor``: the processor to render with (default: the adapter's; a copy of it in background preparation).
+        """
+        processor = self.processor if processor is None else processor
+        if processor.chat_template is None and self.prompt_format is not None:
             return self.prompt_format.format(prompt=request.prompt)
-        return self.processor.apply_chat_template(
-            self.conversation(request), tokenize=False, add_generation_prompt=True
-        )
+        return processor.apply_chat_template(self.conversation(request), tokenize=False, add_generation_prompt=True)
 
     # -- the adapter interface ------------------------------------------------------------------------
 
     def prepare_inputs(self, requests: Sequence[VideoRequest]) -> BatchFeature:
         """Tokenised, left-padded prompts plus processed videos for one batch (on the CPU)."""
-        texts = [self.prompt_text(r) for r in requests]
+        return self._process(requests, self.processor, self._processor_lock)
+
+    def _process(self, requests: Sequence[VideoRequest], processor: Any, lock: threading.Lock) -> BatchFeature:
+        """:meth:`prepare_inputs` with the given processor, used under its lock."""
         videos = [check_frames(r) for r in requests]
-        return self.processor(
-            text=texts,
-            videos=videos,
-            text_kwargs={"padding": True, "padding_side": "left"},
-            videos_kwargs={
-                "do_sample_frames": False,
-                "video_metadata": [video_metadata(r) for r in requests],
-                **self.video_processor_kwargs(),
-            },
-            return_tensors="pt",
-        )
+        with lock:
+            return processor(
+                text=[self.prompt_text(r, processor) for r in requests],
+                videos=videos,
+                text_kwargs={"padding": True, "padding_side": "left"},
+                videos_kwargs={
+                    "do_sample_frames": False,
+                    "video_metadata": [video_metadata(r) for r in requests],
+                    **self.video_processor_kwargs(),
+                },
+                return_tensors="pt",
+            )
 
     def decoding_kwargs(self, config: GenerationConfig) -> dict[str, Any]:
         """``generate`` arguments for the run's decoding settings.
@@ -240,18 +298,68 @@ class HFVideoChatAdapter(Adapter):
             kwargs["pad_token_id"] = self.processor.tokenizer.pad_token_id
         return kwargs
 
+    def sub_batches(self, requests: Sequence[VideoRequest]) -> list[list[int]]:
+        """Indices of the requests one processor call can take together: all of them, or (with
+        ``equal_frame_counts``) one group per frame count."""
+        if not self.equal_frame_counts:
+            return [list(range(len(requests)))]
+        by_count: dict[int, list[int]] = {}
+        for index, request in enumerate(requests):
+            by_count.setdefault(len(check_frames(request)), []).append(index)
+        return list(by_count.values())
+
+    def prepare(self, requests: Sequence[VideoRequest], config: GenerationConfig) -> None:
+        """Run the processor for an upcoming batch now (see the module doc); ``generate`` picks the result up.
+
+        The inputs do not depend on ``config``. Raises what the processor raises; the batch is then
+        prepared again, inline, by ``generate``, which reports the error per clip.
+        """
+        if not requests or getattr(self, "model", None) is None:
+            return
+        for indices in self.sub_batches(requests):
+            batch = [requests[i] for i in indices]
+            fingerprints = [request_fingerprint(r) for r in batch]
+            entry = PreparedBatch(frames=[r.frames for r in batch], fingerprints=fingerprints)
+            with self._prepared_lock:
+                self._prepared[tuple(r.clip_id for r in batch)] = entry
+                while len(self._prepared) > PREPARED_BATCHES:
+                    self._prepared.popitem(last=False)
+            try:
+                entry.inputs = self._process(batch, *self._background_processor())
+            finally:
+                entry.ready.set()
+
+    def _background_processor(self) -> tuple[Any, threading.Lock]:
+        """The processor ``prepare`` uses, with its lock: the adapter's own on the first call, then a copy."""
+        self._prepare_calls += 1
+        if self._background is None and self._prepare_calls > 1:
+            with self._processor_lock:
+                try:
+                    self._background = (copy.deepcopy(self.processor), threading.Lock())
+                except Exception as exc:  # share the processor (and its lock) instead
+                    log.debug("%s: cannot copy the processor (%s); preparation shares it", self.name, exc)
+                    self._background = (self.processor, self._processor_lock)
+        return self._background or (self.processor, self._processor_lock)
+
+    def _take_prepared(self, requests: Sequence[VideoRequest]) -> BatchFeature | None:
+        """The inputs prepared ahead for exactly these requests (waiting if still in the works), else None."""
+        with self._prepared_lock:
+            entry = self._prepared.pop(tuple(r.clip_id for r in requests), None)
+        if entry is None or not entry.matches(requests):
+            return None
+        entry.ready.wait()
+        return entry.inputs
+
     def generate(self, requests: Sequence[VideoRequest], config: GenerationConfig) -> list[str]:
         if not requests:
             return []
         if getattr(self, "model", None) is None:
             raise RuntimeError(f"{self.name}: generate() called after close()")
-        if not self.equal_frame_counts:
+        groups = self.sub_batches(requests)
+        if len(groups) == 1:
             return self._generate_batch(requests, config)
-        by_count: dict[int, list[int]] = {}
-        for index, request in enumerate(requests):
-            by_count.setdefault(len(check_frames(request)), []).append(index)
         captions: list[str] = [""] * len(requests)
-        for indices in by_count.values():
+        for indices in groups:
             sub_batch = self._generate_batch([requests[i] for i in indices], config)
             for index, caption in zip(indices, sub_batch, strict=True):
                 captions[index] = caption
@@ -259,7 +367,10 @@ class HFVideoChatAdapter(Adapter):
 
     def _generate_batch(self, requests: Sequence[VideoRequest], config: GenerationConfig) -> list[str]:
         """One ``generate`` call over ``requests``, whose clips the processor can stack together."""
-        inputs = self.prepare_inputs(requests).to(self.model.device, self.torch_dtype)
+        inputs = self._take_prepared(requests)
+        if inputs is None:
+            inputs = self.prepare_inputs(requests)
+        inputs = inputs.to(self.model.device, self.torch_dtype)
         kwargs = self.decoding_kwargs(config)
         if not config.greedy:
             torch.manual_seed(config.seed)
@@ -267,7 +378,8 @@ class HFVideoChatAdapter(Adapter):
             output = self.model.generate(**inputs, **kwargs)
         # Left padding makes every prompt end at the same column: the rest is what the model generated.
         generated = output[:, inputs["input_ids"].shape[1] :]
-        texts = self.processor.batch_decode(generated, skip_special_tokens=True, clean_up_tokenization_spaces=False)
+        with self._processor_lock:
+            texts = self.processor.batch_decode(generated, skip_special_tokens=True, clean_up_tokenization_spaces=False)
         return [text.strip() for text in texts]
 
     def describe(self) -> dict[str, Any]:
@@ -294,6 +406,11 @@ class HFVideoChatAdapter(Adapter):
     def close(self) -> None:
         self.model = None
         self.processor = None
-        gc.collect()
+        self._background = None
+        with self._prepared_lock:
+            self._prepared.clear()
         if torch.cuda.is_available():
+            # Hand GPU memory back now: tensors held in reference cycles go only with a collection.
+            # Without CUDA the next automatic collection frees them; a forced one costs 0.2 s here.
+            gc.collect()
             torch.cuda.empty_cache()

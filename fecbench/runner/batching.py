@@ -6,6 +6,10 @@ clips at once; it settles on the largest size that fits and keeps it. An out-of-
 recorded as a clip's failure only once a single clip does not fit. With a fixed size, a batch that
 raises (out of memory included) is retried clip by clip, so one bad clip fails alone.
 
+Requests are built once per decoded batch (:meth:`BatchGenerator.decoded`), so that
+:meth:`BatchGenerator.prepare_ahead`, run in a background thread, hands the adapter's optional
+``prepare`` hook exactly the requests, cut into exactly the chunks, that ``generate`` gets later.
+
 torch is never imported here: a CUDA out-of-memory error is recognised through ``sys.modules``
 (an adapter that raised one has imported torch already).
 """
@@ -13,11 +17,12 @@ torch is never imported here: a CUDA out-of-memory error is recognised through `
 from __future__ import annotations
 
 import gc
+import logging
 import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fecbench.adapter import Adapter, GenerationConfig, VideoRequest
@@ -26,6 +31,8 @@ from fecbench.errors import ConfigError, VideoError
 from fecbench.runner.plan import PlannedClip
 from fecbench.runner.store import ClipResult
 from fecbench.video.decode import SampledFrames
+
+log = logging.getLogger(__name__)
 
 AUTO = "auto"
 #: Where ``--batch-size auto`` starts when the adapter declares no ``max_batch_size``.
@@ -89,6 +96,14 @@ def release_memory() -> None:
         torch.cuda.empty_cache()
 
 
+@dataclass
+class DecodedBatch:
+    """A batch once decoded: the results of clips that failed to decode, and the requests of the others."""
+
+    failures: list[ClipResult] = field(default_factory=list)
+    ready: list[tuple[PlannedClip, VideoRequest]] = field(default_factory=list)
+
+
 class BatchGenerator:
     """Captions for decoded clips through one adapter, in chunks of the current batch size.
 
@@ -104,8 +119,45 @@ class BatchGenerator:
         self.ceiling = self.size
         self.auto = auto
         self.backoffs = 0
+        self.prepare_failures = 0
 
-    def run(self, ready: Sequence[tuple[PlannedClip, SampledFrames]]) -> Iterator[list[ClipResult]]:
+    def decoded(self, batch: Sequence[PlannedClip], outcomes: Sequence[SampledFrames | Exception]) -> DecodedBatch:
+        """Split a batch's decoding outcomes into failed clips and the requests to generate from."""
+        decoded = DecodedBatch()
+        for item, outcome in zip(batch, outcomes, strict=True):
+            if isinstance(outcome, Exception):
+                decoded.failures.append(failed(item.clip, video_error_text(outcome)))
+            else:
+                request = VideoRequest(item.clip.id, outcome.frames, self.prompt, list(outcome.timestamps))
+                decoded.ready.append((item, request))
+        return decoded
+
+    def prepare_ahead(self, decoded: DecodedBatch) -> None:
+        """Let the adapter prepare the chunks :meth:`run` will cut from ``decoded`` at the current size.
+
+        Called from a background thread; never raises. A failure is logged (a warning the first
+        time) and otherwise ignored: ``generate`` then does the work itself and reports any real
+        error per clip. If ``auto`` shrinks the size meanwhile, the chunks differ and the adapter
+        prepares them inline.
+        """
+        size = self.size
+        for start in range(0, len(decoded.ready), size):
+            chunk = [request for _, request in decoded.ready[start : start + size]]
+            try:
+                self.adapter.prepare(chunk, self.generation)
+            except Exception as exc:
+                self.prepare_failures += 1
+                level = logging.WARNING if self.prepare_failures == 1 else logging.DEBUG
+                log.log(
+                    level,
+                    "%s: preparing a batch ahead failed (%s: %s); generate() will prepare it itself",
+                    self.adapter.name or type(self.adapter).__name__,
+                    type(exc).__name__,
+                    exc,
+                    exc_info=level == logging.DEBUG,
+                )
+
+    def run(self, ready: Sequence[tuple[PlannedClip, VideoRequest]]) -> Iterator[list[ClipResult]]:
         """Yield the results of each chunk as soon as it is done (so the caller can commit it)."""
         start = 0
         while start < len(ready):
@@ -119,7 +171,7 @@ class BatchGenerator:
             start += len(chunk)
             yield outcome
 
-    def _attempt(self, chunk: Sequence[tuple[PlannedClip, SampledFrames]]) -> list[ClipResult] | None:
+    def _attempt(self, chunk: Sequence[tuple[PlannedClip, VideoRequest]]) -> list[ClipResult] | None:
         """The chunk's results; None when ``auto`` should halve and retry it."""
         started = time.perf_counter()
         try:
@@ -136,7 +188,7 @@ class BatchGenerator:
             for (p, _), text in zip(chunk, outputs, strict=True)
         ]
 
-    def _one_by_one(self, single: tuple[PlannedClip, SampledFrames]) -> list[ClipResult]:
+    def _one_by_one(self, single: tuple[PlannedClip, VideoRequest]) -> list[ClipResult]:
         started = time.perf_counter()
         try:
             (text,) = self._generate([single])
@@ -146,23 +198,15 @@ class BatchGenerator:
             clip_result(single[0].clip, status="ok", prediction=text, seconds=round(time.perf_counter() - started, 4))
         ]
 
-    def _generate(self, chunk: Sequence[tuple[PlannedClip, SampledFrames]]) -> list[str]:
-        requests = [VideoRequest(p.clip.id, s.frames, self.prompt, list(s.timestamps)) for p, s in chunk]
+    def _generate(self, chunk: Sequence[tuple[PlannedClip, VideoRequest]]) -> list[str]:
+        requests = [request for _, request in chunk]
         return _checked(self.adapter.generate(requests, self.generation), len(requests))
 
 
-def batch_results(
-    batch: Sequence[PlannedClip], outcomes: Sequence[SampledFrames | Exception], generator: BatchGenerator
-) -> Iterator[list[ClipResult]]:
+def batch_results(decoded: DecodedBatch, generator: BatchGenerator) -> Iterator[list[ClipResult]]:
     """Results of one decoded batch, chunk by chunk; clips that failed to decode come with the first chunk."""
-    failures: list[ClipResult] = []
-    ready: list[tuple[PlannedClip, SampledFrames]] = []
-    for item, outcome in zip(batch, outcomes, strict=True):
-        if isinstance(outcome, Exception):
-            failures.append(failed(item.clip, video_error_text(outcome)))
-        else:
-            ready.append((item, outcome))
-    for chunk in generator.run(ready):
+    failures = list(decoded.failures)
+    for chunk in generator.run(decoded.ready):
         yield failures + chunk
         failures = []
     if failures:

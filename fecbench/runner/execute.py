@@ -12,6 +12,7 @@ from fecbench.data.roots import VideoRoots
 from fecbench.errors import ConfigError
 from fecbench.plugins import load_adapter
 from fecbench.runner.batching import BatchGenerator
+from fecbench.runner.decode_ahead import DecodeAhead
 from fecbench.runner.loop import run_batches
 from fecbench.runner.outputs import RUN_JSON, failure_summary, write_predictions, write_spec
 from fecbench.runner.plan import BatchQueue, group_by_shape, plan_clips
@@ -108,24 +109,32 @@ def _run_here(
     config: ReplicaConfig,
     tick: Callable[[int, int], None],
 ) -> ExecutionSpec:
-    """The run loop in this process, with background decoding; returns what it found out."""
-    adapter = load_adapter(config.model, dict(config.model_args))
+    """The run loop in this process, with background decoding; returns what it found out.
+
+    Clips start decoding, in the order they will run, before the model loads
+    (:mod:`fecbench.runner.decode_ahead`).
+    """
+    cache = FrameCache(config.protocol, enabled=config.frame_cache)
+    ahead = DecodeAhead(queue.upcoming(), cache, workers=config.decode_workers)
     try:
-        spec.model.loaded = adapter.describe()
-        write_spec(run_dir, spec)
-        generator = BatchGenerator(
-            adapter,
-            prompt=config.prompt,
-            generation=config.generation,
-            size=config.batch.start(adapter.max_batch_size),
-            auto=config.batch.auto,
-        )
-        cache = FrameCache(config.protocol, enabled=config.frame_cache)
-        run_batches(
-            queue, generator, store, load_frames=cache.load, decode_workers=config.decode_workers, on_progress=tick
-        )
+        adapter = load_adapter(config.model, dict(config.model_args))
+        try:
+            spec.model.loaded = adapter.describe()
+            write_spec(run_dir, spec)
+            generator = BatchGenerator(
+                adapter,
+                prompt=config.prompt,
+                generation=config.generation,
+                size=config.batch.start(adapter.max_batch_size),
+                auto=config.batch.auto,
+            )
+            run_batches(
+                queue, generator, store, load_frames=ahead.load, decode_workers=config.decode_workers, on_progress=tick
+            )
+        finally:
+            adapter.close()
     finally:
-        adapter.close()
+        ahead.close()
     return ExecutionSpec(
         backend="local",
         batch_size_ceiling=generator.ceiling,

@@ -3,14 +3,20 @@
 Batches are cut from the planned queue when the prefetcher asks for them, at the generator's
 current size, so once ``--batch-size auto`` has backed off, later batches are cut at the size that
 fits (and a kill loses at most one such batch).
+
+While the model generates batch k, batches k+1 and k+2 decode in background threads (or wait for
+frames decoded ahead, see :mod:`fecbench.runner.decode_ahead`), and once batch k+1 is decoded its
+requests are built and handed to the adapter's ``prepare`` hook in another background thread, so
+the CPU work of turning frames into model inputs overlaps generation too. ``generate`` later gets
+the very same request objects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from fecbench.runner.batching import BatchGenerator, batch_results, missing_video_error
+from fecbench.runner.batching import BatchGenerator, DecodedBatch, batch_results, missing_video_error
 from fecbench.runner.plan import Batch, BatchQueue, PlannedClip
 from fecbench.runner.prefetch import prefetched
 from fecbench.runner.store import RunStore
@@ -37,8 +43,13 @@ def run_batches(
         batch: Batch | None = queue.take(generator.size)
         return batch.items if batch is not None else None
 
-    for batch, outcomes in prefetched(iter(next_batch, None), load, workers=decode_workers):
-        for results in batch_results(batch, outcomes, generator):
+    def finish(batch: Sequence[PlannedClip], outcomes: list[SampledFrames | Exception]) -> DecodedBatch:
+        decoded = generator.decoded(batch, outcomes)
+        generator.prepare_ahead(decoded)  # never raises
+        return decoded
+
+    for _, decoded in prefetched(iter(next_batch, None), load, finish, workers=decode_workers):
+        for results in batch_results(decoded, generator):
             store.record(results)
             if on_progress:
                 on_progress(len(results), sum(r.status != "ok" for r in results))

@@ -16,7 +16,7 @@ records why it failed.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,6 +103,13 @@ class BatchQueue:
 
     def __len__(self) -> int:
         return sum(len(g) for g in self._groups) + sum(len(b.items) for b in self._returned)
+
+    def upcoming(self) -> Iterator[PlannedClip]:
+        """The queued clips in the order they will be taken (batches given back first); do not take meanwhile."""
+        for batch in self._returned:
+            yield from batch.items
+        for group in self._groups:
+            yield from group
 
     def take(self, size: int, *, alone: bool = True) -> Batch | None:
         """The next batch of at most ``size`` clips, or None when there is none for this taker now.

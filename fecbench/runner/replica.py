@@ -5,8 +5,9 @@ and tested in-process. Decoding happens here, next to the model (the videos must
 the same paths on every node: a shared filesystem), and only the results travel back to the
 driver, which alone writes the run store.
 
-The actor runs up to two ``run`` calls at once: the next batch decodes while the current one
-generates, and a lock keeps generation to one batch at a time.
+The actor runs up to two ``run`` calls at once: the next batch decodes, and the adapter prepares
+its inputs (:meth:`fecbench.adapter.Adapter.prepare`), while the current one generates; a lock
+keeps generation to one batch at a time.
 """
 
 from __future__ import annotations
@@ -102,8 +103,10 @@ class Replica:
         if self.error is not None:
             raise self.error
         outcomes = list(self._decoder.map(self._load, items))
+        decoded = self.generator.decoded(items, outcomes)
+        self.generator.prepare_ahead(decoded)  # never raises; overlaps the other call's generation
         with self._lock:
-            results = [r for chunk in batch_results(items, outcomes, self.generator) for r in chunk]
+            results = [r for chunk in batch_results(decoded, self.generator) for r in chunk]
             return BatchOutcome(results, self.generator.size, self.generator.backoffs)
 
     def close(self) -> None:

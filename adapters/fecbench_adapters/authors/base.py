@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from fecbench.adapter import Adapter, GenerationConfig, VideoRequest
+from fecbench.adapter import Adapter, GenerationConfig, VideoRequest, check_frames
 from fecbench.errors import ConfigError, MissingDependencyError
 from fecbench_adapters.authors.sources import AuthorsCode
 
@@ -122,17 +122,6 @@ def import_authors(code: AuthorsCode, module: str, code_dir: Path | None = None)
 
 
 # -- frames ------------------------------------------------------------------------------------------
-
-
-def check_frames(request: VideoRequest) -> np.ndarray:
-    """The request's frames as a contiguous (T, H, W, 3) uint8 array; anything else is that clip's error."""
-    frames = request.frames
-    if not isinstance(frames, np.ndarray) or frames.ndim != 4 or frames.shape[-1] != 3 or frames.shape[0] < 1:
-        shape = getattr(frames, "shape", None)
-        raise ValueError(f"clip {request.clip_id!r}: frames must be a (T, H, W, 3) array with T >= 1, got {shape}")
-    if frames.dtype != np.uint8:
-        raise ValueError(f"clip {request.clip_id!r}: frames must be uint8 RGB, got {frames.dtype}")
-    return np.ascontiguousarray(frames)
 
 
 def to_pil(frames: np.ndarray) -> list[Any]:
