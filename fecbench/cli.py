@@ -48,6 +48,7 @@ JudgeOpt = Annotated[
 ]
 JudgeArgsOpt = Annotated[str | None, typer.Option("--judge-args", help="k=v,k2=v2 passed to the judge.")]
 NoJudgeOpt = Annotated[bool, typer.Option("--no-judge", help="CIDEr-D and ROUGE-L only, no judge.")]
+JudgeCacheOpt = Annotated[bool, typer.Option(help="Reuse and keep judge verdicts in the verdict cache.")]
 ConcurrencyOpt = Annotated[
     int | None, typer.Option("--concurrency", help="Judge requests in flight at once (server judges).")
 ]
@@ -94,7 +95,7 @@ def run(
     judge: JudgeOpt = None,
     judge_args: JudgeArgsOpt = None,
     no_judge: NoJudgeOpt = False,
-    judge_cache: Annotated[bool, typer.Option(help="Reuse and keep judge verdicts in the verdict cache.")] = True,
+    judge_cache: JudgeCacheOpt = True,
     concurrency: ConcurrencyOpt = None,
     bootstrap: BootstrapOpt = 1000,
     shard: Annotated[
@@ -179,7 +180,7 @@ def merge(
     judge: JudgeOpt = None,
     judge_args: JudgeArgsOpt = None,
     no_judge: NoJudgeOpt = False,
-    judge_cache: Annotated[bool, typer.Option(help="Reuse and keep judge verdicts in the verdict cache.")] = True,
+    judge_cache: JudgeCacheOpt = True,
     concurrency: ConcurrencyOpt = None,
     bootstrap: BootstrapOpt = 1000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,

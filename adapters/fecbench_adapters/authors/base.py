@@ -27,7 +27,7 @@ import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any, ClassVar
 
 import numpy as np
@@ -56,6 +56,33 @@ def resolve_code_dir(code: AuthorsCode, code_dir: str | None, marker: str) -> Pa
     if not (path / marker).exists():
         raise ConfigError(f"{source}={given!r} is not a clone of {code.repo} (no {marker} in it); {code.hint}")
     return path.resolve()
+
+
+def build_from_lavis_config(
+    config_module: ModuleType,
+    registry: Any,
+    cfg_path: Path,
+    code_dir: Path | None,
+    device: str,
+    *,
+    llama_model: str,
+    ckpt: str,
+) -> tuple[Any, Any]:
+    """Build a model the way MiniGPT-4-style projects (Video-LLaMA, ST-LLM) do: from their LAVIS config.
+
+    Returns the parsed config (callers read their processors from it) and the model on ``device``
+    in eval mode. The build runs inside the authors' folder because their configs use relative paths.
+    """
+    import torch
+
+    cfg = config_module.Config(SimpleNamespace(cfg_path=str(cfg_path), options=None))
+    model_config = cfg.model_cfg
+    model_config.device_8bit = torch.device(device).index or 0
+    model_config.llama_model = llama_model
+    model_config.ckpt = ckpt
+    with working_directory(code_dir):
+        model = registry.get_model_class(model_config.arch).from_config(model_config)
+    return cfg, model.to(device).eval()
 
 
 @contextlib.contextmanager

@@ -15,7 +15,6 @@ The repository is not a pip package: name the clone with ``code_dir`` (or
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -25,13 +24,13 @@ from fecbench.errors import ConfigError
 from fecbench_adapters.authors import sources
 from fecbench_adapters.authors.base import (
     AuthorsAdapter,
+    build_from_lavis_config,
     check_device,
     check_positive_int,
     cuda_or_fail,
     import_authors,
     require_code_dir,
     to_pil,
-    working_directory,
 )
 
 CODE = sources.ST_LLM
@@ -92,14 +91,15 @@ class STLLMAdapter(AuthorsAdapter):
         cuda_or_fail(CODE.project, self.device)
         import torch
 
-        cfg = config_module.Config(SimpleNamespace(cfg_path=str(cfg_path), options=None))
-        model_config = cfg.model_cfg
-        model_config.device_8bit = torch.device(self.device).index or 0
-        model_config.ckpt = self.checkpoint
-        model_config.llama_model = self.checkpoint
-        with working_directory(self.code_dir):
-            model = registry.get_model_class(model_config.arch).from_config(model_config)
-        model = model.to(self.device).eval()
+        _, model = build_from_lavis_config(
+            config_module,
+            registry,
+            cfg_path,
+            self.code_dir,
+            self.device,
+            llama_model=self.checkpoint,
+            ckpt=self.checkpoint,
+        )
         self.model = model.to(torch.float16)
         self.conv_template = conversation.CONV_instructblip_Vicuna0
         self.chat = conversation.Chat(self.model, device=self.device)

@@ -16,7 +16,6 @@ Name the clone with ``code_dir`` (or ``FECBENCH_VIDEOLLAMA_CODE``): the eval con
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
@@ -26,6 +25,7 @@ from fecbench.errors import ConfigError
 from fecbench_adapters.authors import embedding_chat, sources, templates
 from fecbench_adapters.authors.base import (
     AuthorsAdapter,
+    build_from_lavis_config,
     check_choice,
     check_device,
     cuda_or_fail,
@@ -35,7 +35,6 @@ from fecbench_adapters.authors.base import (
     request_times,
     require_code_dir,
     resize_frames,
-    working_directory,
 )
 
 CODE = sources.VIDEOLLAMA
@@ -120,16 +119,15 @@ class VideoLLaMAAdapter(AuthorsAdapter):
         if not cfg_path.is_file():
             raise ConfigError(f"video-llama: config {cfg_path} not found")
         cuda_or_fail(CODE.project, self.device)
-        import torch
-
-        cfg = config_module.Config(SimpleNamespace(cfg_path=str(cfg_path), options=None))
-        model_config = cfg.model_cfg
-        model_config.device_8bit = torch.device(self.device).index or 0
-        model_config.llama_model = self.llama_model
-        model_config.ckpt = self.weights
-        with working_directory(self.code_dir):
-            model = registry.get_model_class(model_config.arch).from_config(model_config)
-        self.model = model.to(self.device).eval()
+        cfg, self.model = build_from_lavis_config(
+            config_module,
+            registry,
+            cfg_path,
+            self.code_dir,
+            self.device,
+            llama_model=self.llama_model,
+            ckpt=self.weights,
+        )
         processor_cfg = cfg.datasets_cfg.webvid.vis_processor.train
         self.vis_processor = registry.get_processor_class(processor_cfg.name).from_config(processor_cfg)
         self.tokenizer = self.model.llama_tokenizer
