@@ -14,7 +14,6 @@ Nothing here imports an API client: the subclasses import theirs when constructe
 from __future__ import annotations
 
 import base64
-import email.utils
 import hashlib
 import io
 import os
@@ -31,6 +30,7 @@ import numpy as np
 
 from fecbench.adapter import Adapter, GenerationConfig, VideoRequest, check_frames
 from fecbench.errors import ConfigError
+from fecbench.http_retry import retry_after_seconds
 
 T = TypeVar("T")
 
@@ -129,30 +129,6 @@ def public_url(url: str | None) -> str | None:
 
 
 # -- retries --------------------------------------------------------------------------------------
-
-
-def retry_after_seconds(headers: Any) -> float | None:
-    """The wait a 429/503 response asks for: ``retry-after-ms``, or ``Retry-After`` in seconds or as a date."""
-    if headers is None:
-        return None
-    milliseconds = headers.get("retry-after-ms")
-    if milliseconds:
-        try:
-            return max(0.0, float(milliseconds) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None  # neither seconds nor a date: back off as usual
-    return max(0.0, moment.timestamp() - time.time())
 
 
 @dataclass(frozen=True)

@@ -12,12 +12,11 @@ A local server needs no key; one is sent only because the protocol wants a heade
 
 from __future__ import annotations
 
-import email.utils
 import os
-import time
 from typing import Any, ClassVar
 
 from fecbench.errors import ConfigError, MissingDependencyError
+from fecbench.http_retry import retry_after_seconds
 from fecbench.judges.chat import ChatJudge, Messages, RequestRejected, TransientError
 from fecbench.judges.parse import AnswerError
 
@@ -153,27 +152,3 @@ class OpenAIJudge(ChatJudge):
 
     def close(self) -> None:
         self.client.close()
-
-
-def retry_after_seconds(headers: Any) -> float | None:
-    """The wait a 429 or 503 asks for: ``retry-after-ms``, or ``Retry-After`` in seconds or as an HTTP date."""
-    if headers is None:
-        return None
-    millis = headers.get("retry-after-ms")
-    if millis is not None:
-        try:
-            return max(0.0, float(millis) / 1000)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
