@@ -1,27 +1,4 @@
-"""The adapter conformance kit: the checks every adapter package runs in its own tests.
-
-An adapter that passes these checks can be listed, planned, batched, recorded and resumed by
-fecbench like the built-in ones. Two ways to use it:
-
-* one call, anywhere (a test, a notebook)::
-
-      from fecbench.testing import check_adapter
-
-      report = check_adapter("my-model", model_args={"pretrained": str(tiny_model_dir)})
-
-* a pytest base class whose test methods are the checks, one test each::
-
-      from fecbench.testing import AdapterConformance
-
-      class TestMyModel(AdapterConformance):
-          adapter_name = "my-model"
-          model_args = {"device": "cpu"}
-
-A failed check raises :class:`ConformanceError` (an ``AssertionError``, so pytest shows it as a
-failed assertion) whose message says what to fix. This module imports neither torch nor pytest:
-the adapter under test brings its own dependencies, and the base class relies only on pytest's
-plain conventions (``setup_class``, the ``tmp_path`` argument).
-"""
+"""The conformance checks, one function per rule the runner relies on, and :func:`check_adapter`."""
 
 from __future__ import annotations
 
@@ -29,23 +6,18 @@ import inspect
 import json
 import keyword
 import re
-import shutil
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
-from typing import Any, ClassVar
-
-import numpy as np
+from typing import Any
 
 from fecbench.adapter import Adapter, GenerationConfig, VideoRequest
 from fecbench.errors import ConfigError
 from fecbench.hookspecs import AdapterSpec
+from fecbench.testing.inputs import DEFAULT_SIZES, make_requests, write_clip_set
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-DEFAULT_SIZES: tuple[tuple[int, int], ...] = ((48, 64), (64, 48), (56, 72))  # (height, width), all even
-DEFAULT_PROMPT = "Describe the facial expression of the person in the video and how it changes."
 
 
 class ConformanceError(AssertionError):
@@ -60,78 +32,6 @@ class ConformanceReport:
     passed: list[str] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
     outputs: list[str] = field(default_factory=list)
-
-
-# -- inputs -----------------------------------------------------------------------------------------
-
-
-def synthetic_frames(num_frames: int, height: int, width: int, *, seed: int = 0) -> np.ndarray:
-    """A (T, H, W, 3) uint8 clip that differs from frame to frame and from seed to seed.
-
-    Each frame is seeded noise plus a bright vertical bar that moves across the frame, so a model
-    that mixes up frames or clips gives different output.
-    """
-    rng = np.random.default_rng(seed)
-    frames = rng.integers(0, 160, size=(num_frames, height, width, 3), dtype=np.uint8)
-    bar = max(1, width // 8)
-    for t in range(num_frames):
-        left = (t * (width - bar)) // max(1, num_frames - 1)
-        frames[t, :, left : left + bar] = 255
-    return frames
-
-
-def make_requests(
-    count: int,
-    *,
-    num_frames: int,
-    sizes: Sequence[tuple[int, int]] = DEFAULT_SIZES,
-    prompt: str = DEFAULT_PROMPT,
-    seed: int = 0,
-) -> list[VideoRequest]:
-    """``count`` distinct requests shaped as the runner makes them: one frame count, sizes cycling through ``sizes``."""
-    requests = []
-    for i in range(count):
-        height, width = sizes[i % len(sizes)]
-        duration = 2.0
-        times = [duration * t / max(1, num_frames - 1) for t in range(num_frames)] if num_frames > 1 else [0.0]
-        frames = synthetic_frames(num_frames, height, width, seed=seed + i)
-        requests.append(VideoRequest(clip_id=f"conformance-{seed + i}", frames=frames, prompt=prompt, timestamps=times))
-    return requests
-
-
-def write_clip_set(
-    root: str | Path, count: int = 4, *, frames: int = 12, sizes: Sequence[tuple[int, int]] = DEFAULT_SIZES
-) -> tuple[Path, Path]:
-    """Write ``count`` real H.264 clips and a FEC-Bench-style annotation file; returns (annotations, video root).
-
-    The videos are encoded with PyAV (no ffmpeg binary needed) under two source folders, so a run
-    over them exercises decoding, source resolution, batching and scoring exactly as a real one.
-    """
-    import av
-
-    root = Path(root)
-    videos = root / "videos"
-    records = []
-    for i in range(count):
-        source = ("SRCA", "SRCB")[i % 2]
-        relative = f"{source}/clip_{i:03d}.mp4"
-        height, width = sizes[i % len(sizes)]
-        path = videos / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with av.open(str(path), "w") as container:
-            stream = container.add_stream("libx264", rate=25)
-            stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-            stream.codec_context.time_base = Fraction(1, 25)
-            for image in synthetic_frames(frames + i, height, width, seed=100 + i):
-                for packet in stream.encode(av.VideoFrame.from_ndarray(image, format="rgb24")):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
-        caption = f"At the beginning of the video, the person in clip {i} looks ahead, then smiles slightly."
-        records.append({"id": f"c{i}", "video": relative, "caption": caption})
-    annotations = root / "annotations.json"
-    annotations.write_text(json.dumps(records, indent=1), encoding="utf-8")
-    return annotations, videos
 
 
 # -- registration -------------------------------------------------------------------------------------
@@ -475,126 +375,3 @@ def check_adapter(
     else:
         report.skipped["runner"] = "run=False"
     return report
-
-
-class AdapterConformance:
-    """Subclass this in a test module (as ``class TestMine(AdapterConformance)``) to get one test per check.
-
-    Set ``adapter_name`` and either ``model_args`` or, for arguments that need files made at test
-    time (a tiny checkpoint), override :meth:`build_model_args`. The adapter is loaded once per
-    class and shared by the behaviour checks; :meth:`test_close` closes it.
-    """
-
-    adapter_name: ClassVar[str] = ""
-    model_args: ClassVar[dict[str, Any]] = {}
-    num_frames: ClassVar[int | None] = None
-    frame_counts: ClassVar[Sequence[int] | None] = None
-    sizes: ClassVar[Sequence[tuple[int, int]]] = DEFAULT_SIZES
-    batch_size: ClassVar[int] = 3
-    max_new_tokens: ClassVar[int] = 8
-    required_model_args: ClassVar[Sequence[str]] = ()
-
-    _workdir: ClassVar[Path | None] = None
-    _args: ClassVar[dict[str, Any] | None] = None
-    _adapter: ClassVar[Adapter | None] = None
-
-    @classmethod
-    def build_model_args(cls, workdir: Path) -> dict[str, Any]:
-        """The model arguments to test with; ``workdir`` is a scratch folder kept for the class's tests."""
-        return dict(cls.model_args)
-
-    @classmethod
-    def setup_class(cls) -> None:
-        if not cls.adapter_name:
-            raise ConformanceError(f"{cls.__name__}: set adapter_name to the registered adapter's name")
-        cls._workdir = Path(tempfile.mkdtemp(prefix="fecbench-conformance-"))
-        cls._args = cls.build_model_args(cls._workdir)
-        cls._adapter = None
-
-    @classmethod
-    def teardown_class(cls) -> None:
-        if cls._adapter is not None:
-            cls._adapter.close()
-            cls._adapter = None
-        if cls._workdir is not None:
-            shutil.rmtree(cls._workdir, ignore_errors=True)
-
-    # helpers
-
-    def conformance_model_args(self) -> dict[str, Any]:
-        return dict(type(self)._args or {})
-
-    def frames(self) -> int:
-        return self.num_frames or self.registration().spec.default_frames
-
-    def registration(self) -> Any:
-        return check_registration(self.adapter_name)
-
-    def adapter(self) -> Adapter:
-        """The shared adapter, loaded as ``fecbench run`` loads it."""
-        cls = type(self)
-        if cls._adapter is None:
-            from fecbench.plugins import load_adapter
-
-            cls._adapter = load_adapter(self.adapter_name, self.conformance_model_args())
-        return cls._adapter
-
-    # the checks
-
-    def test_registration(self) -> None:
-        check_registration(self.adapter_name)
-
-    def test_spec_fields(self) -> None:
-        check_spec(self.registration().spec)
-
-    def test_model_args_signature(self) -> None:
-        spec = self.registration().spec
-        factory = check_factory(spec)
-        check_model_args_signature(
-            self.adapter_name, factory, self.conformance_model_args(), required=self.required_model_args
-        )
-
-    def test_describe_is_json(self) -> None:
-        check_describe(self.adapter())
-
-    def test_generate_one_string_per_request(self) -> None:
-        frames = self.frames()
-        counts = self.frame_counts if self.frame_counts is not None else sorted({max(1, frames // 2), frames * 2})
-        check_generate(
-            self.adapter(),
-            num_frames=frames,
-            frame_counts=counts,
-            sizes=self.sizes,
-            batch_size=self.batch_size,
-            max_new_tokens=self.max_new_tokens,
-        )
-
-    def test_batched_equals_unbatched(self) -> None:
-        adapter = self.adapter()
-        if batch_limit(adapter, self.batch_size) < 2:
-            import pytest  # only under pytest, where this class is used
-
-            pytest.skip("max_batch_size is 1: the runner never batches this adapter")
-        check_batch_invariance(
-            adapter,
-            num_frames=self.frames(),
-            sizes=self.sizes,
-            batch_size=self.batch_size,
-            max_new_tokens=self.max_new_tokens,
-        )
-
-    def test_runner(self, tmp_path: Path) -> None:
-        check_runner(
-            self.adapter_name,
-            self.conformance_model_args(),
-            tmp_path,
-            num_frames=self.frames(),
-            batch_size=min(2, self.batch_size),
-            max_new_tokens=self.max_new_tokens,
-        )
-
-    def test_close(self) -> None:
-        cls = type(self)
-        adapter = self.adapter()
-        cls._adapter = None  # a later test loads a fresh one
-        check_close(adapter)
