@@ -36,7 +36,8 @@ from fecbench_leaderboard.records import (
     load_record,
 )
 from fecbench_leaderboard.runfolder import make_record
-from fecbench_leaderboard.summarize import clip_view, safe_url, summarize
+from fecbench_leaderboard.summarize import clip_view, summarize
+from fecbench_leaderboard.views import safe_url
 
 from fecbench import api
 from fecbench.data.fecbench_default import FEC_BENCH_SHA256

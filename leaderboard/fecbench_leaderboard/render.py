@@ -1,4 +1,4 @@
-"""Write the site's files from a :class:`~fecbench_leaderboard.summarize.Site` with jinja2.
+"""Write the site's files from a :class:`~fecbench_leaderboard.views.Site` with jinja2.
 
 Autoescaping is on for every template, and each page carries a Content-Security-Policy that
 allows only its own inlined stylesheet and script (by hash) and fetches nothing: even markup that
@@ -16,7 +16,7 @@ from pathlib import Path
 import jinja2
 from markupsafe import Markup
 
-from fecbench_leaderboard.summarize import Site
+from fecbench_leaderboard.views import Site
 
 PAGES = ("index.html", "charts.html", "metrics.html")
 
