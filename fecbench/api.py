@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fecbench.adapter import GenerationConfig
-from fecbench.data.annotations import Annotations, Clip, load_annotations
+from fecbench.data.annotations import Annotations
 from fecbench.data.check import SourceReport
-from fecbench.data.fecbench_default import FEC_BENCH_SHA256, default_annotations
+from fecbench.data.fecbench_default import FEC_BENCH_SHA256
 from fecbench.data.roots import VideoRoots
+from fecbench.data.selection import resolve_annotations, select_clips
 from fecbench.errors import ConfigError
 from fecbench.plugins import RegisteredAdapter, get_adapter, unique_adapters
 from fecbench.prompts import DEFAULT_INSTRUCTION
-from fecbench.runner.spec import AnnotationsSpec, GenerationSpec, ModelSpec, RunSpec, SubsetSpec, installed_versions
+from fecbench.runner.outputs import RunResult
+from fecbench.runner.spec import (
+    AnnotationsSpec,
+    GenerationSpec,
+    ModelSpec,
+    RunSpec,
+    SubsetSpec,
+    installed_versions,
+    public_model_args,
+)
 from fecbench.scoring import DEFAULT_JUDGE
 from fecbench.video.protocol import FrameProtocol
 
@@ -22,58 +31,6 @@ if TYPE_CHECKING:
     from fecbench.runner.ray_pool import RayOptions
 
 DEFAULT_RUNS_DIR = Path("runs")
-
-
-@dataclass
-class RunResult:
-    """What a finished ``run`` call reports: where, how many clips succeeded and failed, and the scores."""
-
-    run_dir: Path
-    n_clips: int
-    n_ok: int
-    n_failed: int
-    n_run_now: int
-    failures: dict[str, int] = field(default_factory=dict)
-    scores: dict[str, Any] | None = None
-
-
-#: Ends of model-argument names that hold credentials (``api_key``, ``hf_token``...): they reach the
-#: adapter but are never written to run.json, nor part of a run's identity (a key changes no prediction).
-SECRET_ARG_ENDINGS = ("api_key", "hf_token", "auth_token", "access_token", "secret", "password")
-
-
-def public_model_args(model_args: dict[str, Any]) -> dict[str, Any]:
-    """The model arguments fit to be recorded: those holding credentials left out."""
-
-    def secret(name: str) -> bool:
-        last = name.rsplit(".", 1)[-1].lower()  # a wrapper's arguments are prefixed "wrapper."
-        return last == "token" or last.endswith(SECRET_ARG_ENDINGS)
-
-    return {k: v for k, v in model_args.items() if not secret(k)}
-
-
-def resolve_annotations(path: str | Path | None) -> Annotations:
-    """The given annotation file, or FEC-Bench's own test.json (cached or downloaded) when None."""
-    return load_annotations(Path(path) if path is not None else default_annotations())
-
-
-def select_clips(annotations: Annotations, sources: list[str] | None, limit: int | None) -> list[Clip]:
-    """Restrict to ``sources`` (unknown names are an error) and keep the first ``limit`` clips."""
-    clips = list(annotations)
-    if sources:
-        known = annotations.sources
-        unknown = [s for s in sources if s not in known]
-        if unknown:
-            raise ConfigError(
-                f"--sources: {', '.join(unknown)} not in {annotations.path}; its sources are: {', '.join(known)}"
-            )
-        wanted = set(sources)
-        clips = [c for c in clips if c.source in wanted]
-    if limit is not None:
-        if limit < 1:
-            raise ConfigError(f"--limit must be at least 1, got {limit}")
-        clips = clips[:limit]
-    return clips
 
 
 def run(
@@ -183,7 +140,7 @@ def run(
         frame_cache=frame_cache,
         decode_workers=decode_workers,
     )
-    result = execute_run(spec, run_dir, clips, roots, config, ray=ray_options, progress=progress, score=False)
+    result = execute_run(spec, run_dir, clips, roots, config, ray=ray_options, progress=progress)
     if score:
         from fecbench.scoring import score_run
 

@@ -33,9 +33,9 @@ from PIL import Image
 
 import fecbench
 from fecbench.adapter import GenerationConfig, VideoRequest
-from fecbench.api import public_model_args
 from fecbench.errors import ConfigError
 from fecbench.plugins import get_adapter, load_adapter
+from fecbench.runner.spec import public_model_args
 
 OPENAI_KEY = "sk-test-openai-0123456789abcdef"
 ANTHROPIC_KEY = "sk-ant-test-0123456789abcdef"

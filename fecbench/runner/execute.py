@@ -14,7 +14,7 @@ from fecbench.plugins import load_adapter
 from fecbench.runner.batching import BatchGenerator
 from fecbench.runner.decode_ahead import DecodeAhead
 from fecbench.runner.loop import run_batches
-from fecbench.runner.outputs import RUN_JSON, failure_summary, write_predictions, write_spec
+from fecbench.runner.outputs import RUN_JSON, RunResult, failure_summary, write_predictions, write_spec
 from fecbench.runner.plan import BatchQueue, group_by_shape, plan_clips
 from fecbench.runner.replica import ReplicaConfig
 from fecbench.runner.spec import ExecutionSpec, RunSpec, identity_differences
@@ -22,7 +22,6 @@ from fecbench.runner.store import RunStore
 from fecbench.video.cache import FrameCache
 
 if TYPE_CHECKING:
-    from fecbench.api import RunResult
     from fecbench.runner.ray_pool import RayOptions
 
 
@@ -56,11 +55,8 @@ def execute_run(
     *,
     ray: RayOptions | None = None,
     progress: bool = False,
-    score: bool = False,
 ) -> RunResult:
     """Run the clips of ``spec`` not yet finished in ``run_dir``: here, or on Ray replicas with ``ray``."""
-    from fecbench.api import RunResult
-
     prepare_run_dir(run_dir, spec)
     write_spec(run_dir, spec)
     with RunStore(run_dir) as store:
@@ -85,11 +81,6 @@ def execute_run(
         results = store.results(ids=[c.id for c in clips])
     write_predictions(run_dir, results)
     failed = [r for r in results if r.status != "ok"]
-    scores = None
-    if score:
-        from fecbench.scoring import score_run
-
-        scores = score_run(run_dir)
     return RunResult(
         run_dir=run_dir,
         n_clips=len(clips),
@@ -97,7 +88,6 @@ def execute_run(
         n_failed=len(failed),
         n_run_now=len(pending),
         failures=failure_summary([r.error or "" for r in failed]),
-        scores=scores,
     )
 
 

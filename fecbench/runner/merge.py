@@ -12,16 +12,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from fecbench.data.selection import resolve_annotations, select_clips
 from fecbench.errors import ConfigError
-from fecbench.runner.outputs import RUN_JSON, failure_summary, read_spec, write_predictions, write_spec
+from fecbench.runner.outputs import RUN_JSON, RunResult, failure_summary, read_spec, write_predictions, write_spec
 from fecbench.runner.shard import Shard
 from fecbench.runner.spec import ExecutionSpec, RunSpec, SubsetSpec, identity_differences
 from fecbench.runner.store import ClipResult, RunStore
-
-if TYPE_CHECKING:
-    from fecbench.api import RunResult
 
 #: Clip ids named in an error before "and N more".
 SHOWN = 10
@@ -29,8 +26,6 @@ SHOWN = 10
 
 def merge_shards(shard_dirs: list[Path], output: Path) -> RunResult:
     """Check the shards, write the merged run folder (``run.json``, ``store.sqlite``, ``predictions.jsonl``)."""
-    from fecbench.api import RunResult, resolve_annotations, select_clips
-
     if not shard_dirs:
         raise ConfigError("merge needs the shard run folders to join")
     _check_output(output)

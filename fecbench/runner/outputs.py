@@ -11,6 +11,7 @@ import os
 import re
 from collections import Counter
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,19 @@ RUN_JSON = "run.json"
 PREDICTIONS = "predictions.jsonl"
 SCORES = "scores.json"
 CLIP_SCORES = "clip_scores.jsonl"
+
+
+@dataclass
+class RunResult:
+    """What a finished ``run`` call reports: where, how many clips succeeded and failed, and the scores."""
+
+    run_dir: Path
+    n_clips: int
+    n_ok: int
+    n_failed: int
+    n_run_now: int
+    failures: dict[str, int] = field(default_factory=dict)
+    scores: dict[str, Any] | None = None
 
 
 def _write_atomically(path: Path, text: str) -> None:

@@ -139,3 +139,18 @@ def identity_differences(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     return [
         f"{key}: {old.get(key)!r} in the folder, {new.get(key)!r} now" for key in keys if old.get(key) != new.get(key)
     ]
+
+
+#: Ends of model-argument names that hold credentials (``api_key``, ``hf_token``...): they reach the
+#: adapter but are never written to run.json, nor part of a run's identity (a key changes no prediction).
+SECRET_ARG_ENDINGS = ("api_key", "hf_token", "auth_token", "access_token", "secret", "password")
+
+
+def public_model_args(model_args: dict[str, Any]) -> dict[str, Any]:
+    """The model arguments fit to be recorded: those holding credentials left out."""
+
+    def secret(name: str) -> bool:
+        last = name.rsplit(".", 1)[-1].lower()  # a wrapper's arguments are prefixed "wrapper."
+        return last == "token" or last.endswith(SECRET_ARG_ENDINGS)
+
+    return {k: v for k, v in model_args.items() if not secret(k)}
