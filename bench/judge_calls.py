@@ -1,8 +1,8 @@
 """What does judging cost, and does the verdict cache remove it? Judge calls per clip, then a re-score.
 
-Scores ``--clips`` real FEC-Bench references (``../shared/fec-bench/test.json``) against generated
-predictions (model A: each reference with its sentences reversed, or another clip's reference; model B:
-another clip's reference without its first sentence) three times
+Scores ``--clips`` real FEC-Bench references (``tests/data/fec-bench-test.json``, the published test.json)
+against generated predictions (model A: each reference with its sentences reversed, or another clip's
+reference; model B: another clip's reference without its first sentence) three times
 per judge, with a fresh verdict cache:
 
 1. model A, first scoring: judge calls per clip (every call a real HTTP request for ``openai``);
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-TEST_JSON = REPO.parent / "shared" / "fec-bench" / "test.json"
+TEST_JSON = REPO / "tests" / "data" / "fec-bench-test.json"
 
 
 def reversed_sentences(caption: str) -> str:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build a venv with lmms-eval 0.7.3 for bench/vs_lmms_eval.py (its pins clash with fecbench's, so it lives apart).
 # torch and torchvision are the releases on this machine's disk (pip's constraint file caps them there);
-# filelock<4 because lmms-eval 0.7.3 imports filelock._api, gone in filelock 4 (see ../shared/notes/lmms-eval-offline.md).
+# filelock<4 because lmms-eval 0.7.3 imports filelock._api, gone in filelock 4.
 # usage: bash bench/setup_lmms_eval.sh VENV
 set -euo pipefail
 venv=${1:?usage: setup_lmms_eval.sh VENV}

@@ -9,8 +9,7 @@ lmms-eval runs video models at batch size 1; fecbench runs its default batching 
 Target: fecbench time over lmms-eval time at most 0.5.
 
 lmms-eval lives in a venv of its own (its pins clash with ours): ``bench/setup_lmms_eval.sh VENV``
-builds it from PyPI (torch/torchvision from this machine's disk), following
-../shared/notes/lmms-eval-offline.md.
+builds it from PyPI (torch/torchvision from this machine's disk).
 
     python bench/vs_lmms_eval.py --lmms-python VENV/bin/python [--clips 100] [--repeats 3]
 """

@@ -2,7 +2,7 @@
 
 Only clips whose prediction succeeded are scored; prediction failures are counted in ``n_failed`` and
 grouped by cause, never scored as 0. CIDEr-D and ROUGE-L need no judge. With a judge (default
-``lexical``), the event metrics and the Video-ChatGPT scores of METRICS.md are computed too:
+``lexical``), the event metrics and the Video-ChatGPT scores of docs/metrics.md are computed too:
 
 1. ``extract``: the events of every distinct reference and prediction text, each text once (the
    verdict cache shares references across every model scored with the same judge);

@@ -1,4 +1,4 @@
-"""Shared fixtures: isolated caches, the shared FEC-Bench files, generated clip sets, the test plugin."""
+"""Shared fixtures: isolated caches, FEC-Bench's public annotations (tests/data), generated clips, the test plugin."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from clipgen import write_clip
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_FEC_BENCH = REPO.parent / "shared" / "fec-bench"
+#: FEC-Bench's public test.json, kept in the repository as test data (source and sha256: tests/data/README.md).
+FEC_BENCH_TEST_JSON = Path(__file__).parent / "data" / "fec-bench-test.json"
 TEST_PLUGINS = Path(__file__).parent / "plugins"
 EXAMPLE_PLUGIN = Path(__file__).parent / "example_plugin"
 # The example plugin package's own tests run inside the venv it is installed into (tests/test_new_adapter.py).
@@ -30,12 +31,24 @@ def isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch: 
     plugin_manager.cache_clear()
 
 
+def fec_bench_test_json_path() -> Path:
+    """The committed copy of FEC-Bench's test.json, checked byte for byte against the published sha256."""
+    from fecbench.data.fecbench_default import FEC_BENCH_SHA256
+    from fecbench.paths import sha256_file
+
+    if sha256_file(FEC_BENCH_TEST_JSON) != FEC_BENCH_SHA256:
+        pytest.fail(f"{FEC_BENCH_TEST_JSON} is not FEC-Bench's published test.json (sha256 differs)")
+    return FEC_BENCH_TEST_JSON
+
+
+def fec_bench_captions() -> dict[str, str]:
+    """Clip id -> reference caption for the 800 FEC-Bench clips."""
+    return {r["id"]: r["caption"] for r in json.loads(fec_bench_test_json_path().read_text(encoding="utf-8"))}
+
+
 @pytest.fixture
 def fec_bench_test_json() -> Path:
-    path = SHARED_FEC_BENCH / "test.json"
-    if not path.is_file():
-        pytest.fail(f"the shared FEC-Bench files are expected at {SHARED_FEC_BENCH}")
-    return path
+    return fec_bench_test_json_path()
 
 
 @contextmanager

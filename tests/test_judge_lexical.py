@@ -4,12 +4,11 @@ and corpus-level sanity over all 800 reference captions."""
 from __future__ import annotations
 
 import bisect
-import json
 import re
 import time
-from pathlib import Path
 
 import pytest
+from conftest import fec_bench_captions
 
 from fecbench.errors import ConfigError
 from fecbench.judges.base import JudgeFailure, validate_output
@@ -21,10 +20,7 @@ from fecbench.judges.lexical.parse import frame_of
 
 @pytest.fixture(scope="module")
 def captions() -> dict[str, str]:
-    path = Path(__file__).resolve().parents[2] / "shared" / "fec-bench" / "test.json"
-    if not path.is_file():
-        pytest.fail(f"the shared FEC-Bench files are expected at {path.parent}")
-    return {record["id"]: record["caption"] for record in json.loads(path.read_text())}
+    return fec_bench_captions()
 
 
 def rel(a: str, b: str) -> str:

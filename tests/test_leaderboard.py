@@ -8,7 +8,6 @@ through ``FECBENCH_PLUGINS`` as any unpackaged plugin, or without a judge). The 
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -22,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import plugins_registered
+from conftest import fec_bench_test_json_path, plugins_registered
 from fecbench_leaderboard import build as build_module
 from fecbench_leaderboard.catalog import FEC_BENCH_SOURCES
 from fecbench_leaderboard.charts import ChartGroup, ChartRow, interval_chart, nice_ceiling
@@ -216,10 +215,7 @@ def ranking_names(index: Path, track_id: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def shared_clips() -> list[dict[str, str]]:
-    test_json = REPO.parent / "shared" / "fec-bench" / "test.json"
-    if not test_json.is_file():
-        pytest.fail(f"the shared FEC-Bench files are expected at {test_json.parent}")
-    return fec_clips(test_json)
+    return fec_clips(fec_bench_test_json_path())
 
 
 # ---------------------------------------------------------------- records from run folders
@@ -392,21 +388,39 @@ def test_errors_reach_the_cli_without_traceback(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- the reported figures
 
 
-def test_the_reported_copy_matches_the_published_figures() -> None:
-    """results/reported holds every figure of the shared reported.csv, digit for digit, with its source."""
-    csv_path = REPO.parent / "shared" / "fec-bench" / "reported.csv"
-    rows = list(csv.DictReader(csv_path.open(encoding="utf-8")))
-    columns = {c: ("vcgpt_" + c if c in ("correctness", "detail", "context", "temporal") else c) for c in rows[0]}
-    files = {"paper-table": "fec-bench-paper.json", "humanomni-readme": "humanomni-readme.json"}
-    for source, name in files.items():
+def test_the_reported_rows_are_complete_and_on_their_scales() -> None:
+    """results/reported is the one copy of the authors' figures: every row loads with its source, carries the
+    columns its table printed, each figure a plain decimal on its metric's scale (0..5 for the Video-ChatGPT
+    scores, 0..1 otherwise), and the paper's own row reads as printed (arXiv 2501.07978, Table 2)."""
+    scales = {"vcgpt_correctness": 5, "vcgpt_detail": 5, "vcgpt_context": 5, "vcgpt_temporal": 5}
+    expected_columns = {
+        "fec-bench-paper.json": {*scales, "cider", "rouge_l", "autodq", "tem"},
+        "humanomni-readme.json": {*scales, "cider", "rouge_l", "autodq"},
+    }
+    for name, columns in expected_columns.items():
         reported = load_record(RESULTS / "reported" / name)
         assert isinstance(reported, ReportedSet) and reported.source.citation and safe_url(reported.source.url)
-        expected = [r for r in rows if r["source"] == source]
-        assert [r.model for r in reported.rows] == [r["model"] for r in expected]
-        for mine, theirs in zip(reported.rows, expected, strict=True):
-            figures = {columns[c]: v for c, v in theirs.items() if c not in ("source", "model", "llm_size") and v}
-            assert mine.metrics == figures and mine.llm_size == theirs["llm_size"]
-    assert "2501.07978" in load_record(RESULTS / "reported" / "fec-bench-paper.json").source.citation
+        models = [r.model for r in reported.rows]
+        assert len(models) == len(set(models))
+        for row in reported.rows:
+            assert set(row.metrics) == columns, (name, row.model)
+            for metric, figure in row.metrics.items():
+                assert figure.count(".") == 1 and figure.replace(".", "").isdigit(), (row.model, metric, figure)
+                assert 0 <= float(figure) <= scales.get(metric, 1), (row.model, metric, figure)
+    paper = load_record(RESULTS / "reported" / "fec-bench-paper.json")
+    assert "2501.07978" in paper.source.citation and len(paper.rows) == 18
+    facetrack = next(r for r in paper.rows if r.model == "FaceTrack-MM")
+    assert facetrack.llm_size == "7B"
+    assert facetrack.metrics == {
+        "vcgpt_correctness": "4.42",
+        "vcgpt_detail": "4.30",
+        "vcgpt_context": "4.60",
+        "vcgpt_temporal": "4.26",
+        "cider": "0.418",
+        "rouge_l": "0.473",
+        "autodq": "0.483",
+        "tem": "0.364",
+    }
 
 
 def test_every_committed_result_record_loads_and_builds(tmp_path: Path) -> None:
@@ -480,7 +494,7 @@ def test_a_track_without_a_common_metric_is_listed_by_name(plain_record: dict[st
 
 
 def test_tem_alignment_is_highlighted_event_by_event() -> None:
-    """METRICS.md's worked example (m = 3, 1, 2) plus a contradiction, explained by the metric layer itself."""
+    """docs/metrics.md's worked example (m = 3, 1, 2) plus a contradiction, explained by the metric layer itself."""
     from fecbench.metrics.events import tem_clip
 
     alignment = [

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
-from conftest import TEST_PLUGINS
+from conftest import TEST_PLUGINS, fec_bench_test_json_path
 from test_leaderboard import (
     RESULTS,
     evil_record,
@@ -66,9 +66,7 @@ def artifacts_dir() -> Path:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """A site with standard tracks, a failed clip, reported rows and a crafted record, built once."""
     root = tmp_path_factory.mktemp("browser")
-    test_json = Path(__file__).resolve().parents[2] / "shared" / "fec-bench" / "test.json"
-    if not test_json.is_file():
-        pytest.fail(f"the shared FEC-Bench files are expected at {test_json.parent}")
+    test_json = fec_bench_test_json_path()
     from fecbench.plugins import plugin_manager
 
     with pytest.MonkeyPatch.context() as mp:

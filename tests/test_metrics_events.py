@@ -1,4 +1,4 @@
-"""AutoDQ, TEM (tem-v1) and Video-ChatGPT arithmetic on hand-computed cases (METRICS.md)."""
+"""AutoDQ, TEM (tem-v1) and Video-ChatGPT arithmetic on hand-computed cases (docs/metrics.md)."""
 
 from __future__ import annotations
 

@@ -8,10 +8,10 @@ import math
 import random
 import shutil
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import fec_bench_captions
 
 from fecbench.metrics.bootstrap import bootstrap_interval, multiplicities, resamples
 from fecbench.metrics.cider import CiderStats, cider_d, cider_tokens
@@ -19,14 +19,10 @@ from fecbench.metrics.ngram import score_ngram
 from fecbench.metrics.rouge import lcs_length, rouge_l, rouge_l_tokens
 from fecbench.metrics.tokenize import ptb_tokenize
 
-TEST_JSON = Path(__file__).parents[2] / "shared" / "fec-bench" / "test.json"
-
 
 @pytest.fixture(scope="module")
 def captions() -> dict[str, str]:
-    if not TEST_JSON.exists():
-        pytest.skip(f"FEC-Bench reference captions not found at {TEST_JSON}")
-    return {r["id"]: r["caption"] for r in json.loads(TEST_JSON.read_text())}
+    return fec_bench_captions()
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""The judge-based metrics of METRICS.md: AutoDQ, TEM (``tem-v1``) and the Video-ChatGPT scores.
+"""The judge-based metrics defined in docs/metrics.md: AutoDQ, TEM (``tem-v1``) and the Video-ChatGPT scores.
 
 These functions only do arithmetic on judge verdicts (event lists, relation labels, alignments,
 ratings); asking the judge is :mod:`fecbench.scoring`'s job. Per clip, every function returns the
