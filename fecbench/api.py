@@ -293,6 +293,33 @@ def model_listing() -> list[dict[str, Any]]:
     return rows
 
 
+def judge_listing() -> list[dict[str, Any]]:
+    """What ``fecbench judges`` shows, as plain data: one dict per judge, dependencies checked without importing."""
+    from fecbench.judges.registry import unique_judges
+
+    rows = []
+    for entry in unique_judges():
+        spec = entry.spec
+        missing = entry.missing_requirements()
+        rows.append(
+            {
+                "name": spec.name,
+                "aliases": list(spec.aliases),
+                "provider": entry.provider,
+                "provider_version": entry.provider_version,
+                "default_model": spec.default_model,
+                "tasks": list(spec.tasks),
+                "requires": list(spec.requires),
+                "missing": missing,
+                "dependencies_ok": not missing,
+                "install_hint": spec.install_hint if missing else None,
+                "summary": spec.summary,
+                "factory": spec.factory,
+            }
+        )
+    return rows
+
+
 def new_adapter(name: str, directory: str | Path = ".") -> tuple[Path, list[Path]]:
     """Write a ready adapter plugin package for ``name`` under ``directory``; returns its folder and files."""
     from fecbench.scaffold import new_adapter_package

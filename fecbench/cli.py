@@ -14,7 +14,16 @@ from typing import Annotated, Any
 import typer
 
 from fecbench.errors import FecbenchError
-from fecbench.terminal import err, out, print_data_check, print_model_details, print_model_table, print_scores
+from fecbench.terminal import (
+    err,
+    out,
+    print_data_check,
+    print_judge_details,
+    print_judge_table,
+    print_model_details,
+    print_model_table,
+    print_scores,
+)
 
 app = typer.Typer(
     help="Evaluate video MLLMs on FEC-Bench (facial expression captioning).",
@@ -265,6 +274,27 @@ def models(
         print_model_details(rows)
     else:
         print_model_table(rows)
+
+
+@app.command()
+def judges(
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Also show aliases, requirements, factories and summaries.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON, one object per judge.")] = False,
+) -> None:
+    """List every installed judge: provider, the tasks it answers, default model, missing dependencies."""
+    import json
+
+    from fecbench import api
+
+    rows = api.judge_listing()
+    if as_json:
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    elif verbose:
+        print_judge_details(rows)
+    else:
+        print_judge_table(rows)
 
 
 @app.command("new-adapter")

@@ -69,6 +69,46 @@ def print_model_details(rows: list[dict[str, Any]]) -> None:
             out.print(line, soft_wrap=True, highlight=False, markup=False)
 
 
+def print_judge_table(rows: list[dict[str, Any]]) -> None:
+    """One row per judge: where it comes from, what it answers, whether it can load; install hints below."""
+    table = Table("name", "provider", "tasks", "default model", "dependencies")
+    for column in table.columns:
+        column.overflow = "fold"
+    hints = []
+    for row in rows:
+        if row["missing"]:
+            hints.append(f"{row['name']}: {row['install_hint'] or 'install ' + ', '.join(row['missing'])}")
+        dependencies = "[red]missing " + ", ".join(row["missing"]) + "[/red]" if row["missing"] else "[green]ok[/green]"
+        provider = f"{row['provider']} {row['provider_version']}"
+        table.add_row(row["name"], provider, ", ".join(row["tasks"]), row["default_model"] or "-", dependencies)
+    out.print(table)
+    if hints:
+        out.print("To install what is missing:")
+        for hint in hints:
+            out.print(f"  {hint}", soft_wrap=True, highlight=False, markup=False)
+    out.print("More: fecbench judges --verbose (aliases, requirements, summaries), --json", highlight=False)
+
+
+def print_judge_details(rows: list[dict[str, Any]]) -> None:
+    """A block per judge with every field."""
+    for row in rows:
+        aliases = f" (also: {', '.join(row['aliases'])})" if row["aliases"] else ""
+        needs = ", ".join(row["requires"]) or "nothing"
+        state = f"missing {', '.join(row['missing'])}; {row['install_hint']}" if row["missing"] else "installed"
+        lines = [
+            f"{row['name']}{aliases}",
+            f"  provider:   {row['provider']} {row['provider_version']}",
+            f"  tasks:      {', '.join(row['tasks'])}",
+            f"  model:      {row['default_model'] or '-'}",
+            f"  needs:      {needs} ({state})",
+            f"  factory:    {row['factory']}",
+        ]
+        if row["summary"]:
+            lines.append(f"  {row['summary']}")
+        for line in lines:
+            out.print(line, soft_wrap=True, highlight=False, markup=False)
+
+
 def print_scores(scores: dict[str, Any]) -> None:
     """Every metric with its interval, n and failures, then the judge that scored them."""
     label = f" [yellow]{scores['subset']}[/yellow]" if scores.get("subset") else ""
