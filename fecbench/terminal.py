@@ -109,6 +109,62 @@ def print_judge_details(rows: list[dict[str, Any]]) -> None:
             out.print(line, soft_wrap=True, highlight=False, markup=False)
 
 
+CHECK_EDITS = ("drop", "flip", "reorder", "paraphrase", "foreign")
+
+
+def print_judge_check(result: dict[str, Any]) -> None:
+    """The judge check: accuracy per task and AutoDQ/TEM error, overall with intervals and per edit."""
+    judge, suite = result["judge"], result["suite"]
+
+    def interval(ci: list[float] | None, signed: bool = False) -> str:
+        if not ci:
+            return "-"
+        fmt = "{:+.3f}" if signed else "{:.3f}"
+        return f"[{fmt.format(ci[0])}, {fmt.format(ci[1])}]"
+
+    def cell(value: float | None, signed: bool = False) -> str:
+        return "-" if value is None else (f"{value:+.3f}" if signed else f"{value:.3f}")
+
+    title = (
+        f"judge check: {judge['name']} ({judge['backend']} {judge['model']}, {judge['prompt_version']} "
+        f"{judge['prompts_sha256'][:12]})"
+    )
+    table = Table(title=title)
+    for name in ("task", "accuracy", "95% CI", "items", "failed", *CHECK_EDITS):
+        table.add_column(name, justify="left" if name == "task" else "right")
+    for task, entry in result["tasks"].items():
+        by_edit = [cell(entry["by_edit"].get(edit)) for edit in CHECK_EDITS]
+        failed = f"[red]{entry['failed']}[/red]" if entry["failed"] else "0"
+        table.add_row(task, cell(entry["accuracy"]), interval(entry["ci95"]), str(entry["items"]), failed, *by_edit)
+    out.print(table)
+    errors = Table(title="AutoDQ and TEM from caption texts: judged minus known")
+    for name in ("metric", "known", "judged", "error", "95% CI", "mean |error|", "cases", *CHECK_EDITS):
+        errors.add_column(name, justify="left" if name == "metric" else "right")
+    for metric, entry in result["metrics"].items():
+        by_edit = [cell(entry["by_edit"].get(edit), signed=True) for edit in CHECK_EDITS]
+        errors.add_row(
+            metric,
+            cell(entry["known"]),
+            cell(entry["judged"]),
+            cell(entry["error"], signed=True),
+            interval(entry["ci95"], signed=True),
+            cell(entry["abs_error"]),
+            str(entry["n"]),
+            *by_edit,
+        )
+    out.print(errors)
+    origin = "FEC-Bench test.json" if suite.get("fec_bench") else suite.get("annotations", "annotations")
+    cases = ", ".join(f"{count} {edit}" for edit, count in suite["by_edit"].items())
+    out.print(
+        f"suite: {suite['cases']} cases ({cases}) from {suite['captions']} reference captions of {origin}, "
+        f"seed {suite['seed']}; {result['failed_cases']} cases with a judge failure; {result['seconds']:.1f} s",
+        highlight=False,
+        markup=False,
+    )
+    if result.get("file"):
+        out.print(f"saved: {result['file']} (scoring with this judge cites it)", highlight=False, markup=False)
+
+
 def print_scores(scores: dict[str, Any]) -> None:
     """Every metric with its interval, n and failures, then the judge that scored them."""
     label = f" [yellow]{scores['subset']}[/yellow]" if scores.get("subset") else ""
