@@ -199,6 +199,16 @@ def print_scores(scores: dict[str, Any]) -> None:
             highlight=False,
             markup=False,
         )
+        check = judge.get("check")
+        if check:
+            accuracy = ", ".join(f"{task} {value:.3f}" for task, value in check["accuracy"].items())
+            errors = ", ".join(f"{name} {value:+.3f}" for name, value in check["error"].items() if value is not None)
+            out.print(
+                f"judge check ({check['checked_at'][:10]}, {check['suite']['cases']} cases): accuracy {accuracy}; "
+                f"error {errors}",
+                highlight=False,
+                markup=False,
+            )
         if judge.get("clips_failed"):
             failures = ", ".join(f"{task}: {n}" for task, n in judge["clips_failed"].items())
             err.print(f"judge failures (clips): {failures}; see clip_scores.jsonl", highlight=False, markup=False)

@@ -14,7 +14,7 @@ import re
 from fecbench_leaderboard.catalog import FEC_BENCH_SOURCES, RANKING_ORDER, info, ordered
 from fecbench_leaderboard.charts import ChartGroup, ChartRow, interval_chart
 from fecbench_leaderboard.records import ClipExample, ReportedSet, RunRecord
-from fecbench_leaderboard.tracks import Track, group_tracks
+from fecbench_leaderboard.tracks import Track, group_tracks, judge_check_label
 from fecbench_leaderboard.views import (
     DASH,
     Cell,
@@ -120,6 +120,7 @@ def _track_view(track: Track, slugs: dict[int, str]) -> TrackView:
         ranked_by=info(ranked_by) if ranked_by else None,
         rows=rows,
         not_computed=missing,
+        judge_check=judge_check_label(track.records),
     )
 
 

@@ -82,6 +82,8 @@ class TrackView:
     rows: list[Row]
     #: metrics of the track that no run has a value for, with the reason
     not_computed: list[str] = field(default_factory=list)
+    #: the judge's known-answer check (``fecbench judge check``), one line; "" when never checked
+    judge_check: str = ""
 
 
 @dataclass

@@ -31,7 +31,7 @@ def write_check(result: dict[str, Any], identity: JudgeIdentity, root: str | Pat
     path = check_path(identity, root)
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".part")
-    partial.write_text(json.dumps(result, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    partial.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     os.replace(partial, path)
     return path
 
@@ -63,3 +63,9 @@ def check_summary(result: dict[str, Any], path: Path | None = None) -> dict[str,
         "error_ci95": {name: entry["ci95"] for name, entry in result["metrics"].items()},
         "file": str(path) if path is not None else None,
     }
+
+
+def saved_check_summary(identity: JudgeIdentity) -> dict[str, Any] | None:
+    """The summary of this judge identity's saved check, or None when it was never checked."""
+    result = read_check(identity)
+    return None if result is None else check_summary(result, check_path(identity))
