@@ -187,7 +187,11 @@ def event_sentences(caption: str) -> list[EventSentence]:
         words = _WORD.findall(clause)
         if not words or len(words) > MAX_WORDS or _NEGATION & set(words):
             continue
-        if words[0] == subject:
+        if words[:2] == ["the", person]:
+            words = words[2:]  # "the man opens ..." is "he opens ..."
+        elif words[:2] == ["the", f"{person}'s"]:
+            words = [possessive, *words[2:]]  # "the man's eyes ..." is "his eyes ..."
+        elif words[0] == subject:
             words = words[1:]
         part = None
         if len(words) >= 2 and words[0] == possessive and words[1] in PARTS:
