@@ -295,29 +295,9 @@ def model_listing() -> list[dict[str, Any]]:
 
 def judge_listing() -> list[dict[str, Any]]:
     """What ``fecbench judges`` shows, as plain data: one dict per judge, dependencies checked without importing."""
-    from fecbench.judges.registry import unique_judges
+    from fecbench.judges.registry import judge_listing as listing
 
-    rows = []
-    for entry in unique_judges():
-        spec = entry.spec
-        missing = entry.missing_requirements()
-        rows.append(
-            {
-                "name": spec.name,
-                "aliases": list(spec.aliases),
-                "provider": entry.provider,
-                "provider_version": entry.provider_version,
-                "default_model": spec.default_model,
-                "tasks": list(spec.tasks),
-                "requires": list(spec.requires),
-                "missing": missing,
-                "dependencies_ok": not missing,
-                "install_hint": spec.install_hint if missing else None,
-                "summary": spec.summary,
-                "factory": spec.factory,
-            }
-        )
-    return rows
+    return listing()
 
 
 def check_judge(
@@ -336,40 +316,20 @@ def check_judge(
 
     ``n`` captions give up to five cases each (drop, flip, reorder, paraphrase, foreign); the result
     holds per-task accuracies and AutoDQ/TEM errors with intervals, and ``file``: where it was saved,
-    which scoring with the same judge then cites in ``scores.json``.
+    which scoring with the same judge then cites in ``scores.json``. See docs/judges.md.
     """
-    from dataclasses import replace
+    from fecbench.judge_check import check_judge as check
 
-    from fecbench.judges.check.run import run_check
-    from fecbench.judges.check.store import write_check
-    from fecbench.judges.check.suite import build_suite
-    from fecbench.scoring import open_judge
-
-    if n < 1:
-        raise ConfigError(f"--n must be at least 1, got {n}")
-    if bootstrap < 0:
-        raise ConfigError(f"--bootstrap must be 0 or more, got {bootstrap}")
-    chosen = resolve_annotations(annotations)
-    suite = build_suite({clip.id: clip.caption for clip in chosen}, n, seed)
-    if not suite.cases:
-        raise ConfigError(f"{chosen.path}: no caption has three single-event sentences to build the judge check from")
-    suite = replace(
-        suite,
-        source={
-            "annotations": chosen.path.name,
-            "annotations_sha256": chosen.sha256,
-            "fec_bench": chosen.sha256 == FEC_BENCH_SHA256,
-        },
+    return check(
+        judge,
+        judge_args,
+        annotations=annotations,
+        n=n,
+        seed=seed,
+        cache=cache,
+        concurrency=concurrency,
+        bootstrap=bootstrap,
     )
-    loaded, engine = open_judge(judge, judge_args, cache=cache, concurrency=concurrency)
-    try:
-        result = run_check(engine, suite, judge_name=judge, bootstrap=bootstrap, seed=seed)
-    finally:
-        loaded.close()
-        if engine.cache is not None:
-            engine.cache.close()
-    result["file"] = str(write_check(result, engine.identity))
-    return result
 
 
 def new_adapter(name: str, directory: str | Path = ".") -> tuple[Path, list[Path]]:

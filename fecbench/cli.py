@@ -13,18 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
+from fecbench.cli_judges import judge_app, judges
 from fecbench.errors import FecbenchError
-from fecbench.terminal import (
-    err,
-    out,
-    print_data_check,
-    print_judge_check,
-    print_judge_details,
-    print_judge_table,
-    print_model_details,
-    print_model_table,
-    print_scores,
-)
+from fecbench.terminal import err, out, print_data_check, print_model_details, print_model_table, print_scores
 
 app = typer.Typer(
     help="Evaluate video MLLMs on FEC-Bench (facial expression captioning).",
@@ -34,10 +25,9 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Inspect benchmark data.", no_args_is_help=True)
 leaderboard_app = typer.Typer(help="Result records and the static leaderboard site.", no_args_is_help=True)
-judge_app = typer.Typer(help="Judges: check one against known answers (list them with `fecbench judges`).")
 app.add_typer(data_app, name="data")
 app.add_typer(leaderboard_app, name="leaderboard")
-app.add_typer(judge_app, name="judge", no_args_is_help=True)
+app.add_typer(judge_app, name="judge", no_args_is_help=True)  # fecbench judge check
 
 AnnotationsOpt = Annotated[
     Path | None,
@@ -279,64 +269,7 @@ def models(
         print_model_table(rows)
 
 
-@app.command()
-def judges(
-    verbose: Annotated[
-        bool, typer.Option("--verbose", "-v", help="Also show aliases, requirements, factories and summaries.")
-    ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON, one object per judge.")] = False,
-) -> None:
-    """List every installed judge: provider, the tasks it answers, default model, missing dependencies."""
-    import json
-
-    from fecbench import api
-
-    rows = api.judge_listing()
-    if as_json:
-        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
-    elif verbose:
-        print_judge_details(rows)
-    else:
-        print_judge_table(rows)
-
-
-@judge_app.command("check")
-def judge_check(
-    judge: JudgeOpt = None,
-    judge_args: JudgeArgsOpt = None,
-    annotations: AnnotationsOpt = None,
-    n: Annotated[int, typer.Option("--n", help="Reference captions to build cases from (five edits each).")] = 200,
-    seed: Annotated[int, typer.Option(help="Seed of the caption choice, the edits and the bootstrap.")] = 0,
-    cache: Annotated[
-        bool, typer.Option("--cache/--no-cache", help="Reuse and keep judge verdicts in the verdict cache.")
-    ] = True,
-    concurrency: ConcurrencyOpt = None,
-    bootstrap: BootstrapOpt = 1000,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the whole result as JSON.")] = False,
-) -> None:
-    """Check a judge against known answers built from real reference captions (dropped, flipped,
-    reordered, paraphrased and foreign events): accuracy per task, AutoDQ and TEM error. The result is
-    saved per judge identity, and scoring with that judge cites it."""
-    import json
-
-    from fecbench import api
-    from fecbench.judges.registry import parse_judge_args
-    from fecbench.scoring import DEFAULT_JUDGE
-
-    result = api.check_judge(
-        judge or DEFAULT_JUDGE,
-        parse_judge_args(judge_args),
-        annotations=annotations,
-        n=n,
-        seed=seed,
-        cache=cache,
-        concurrency=concurrency,
-        bootstrap=bootstrap,
-    )
-    if as_json:
-        sys.stdout.write(json.dumps(result, indent=2) + "\n")
-    else:
-        print_judge_check(result)
+app.command("judges")(judges)  # listed beside `models`
 
 
 @app.command("new-adapter")

@@ -59,6 +59,31 @@ def unique_judges() -> list[RegisteredJudge]:
     return [seen[name] for name in sorted(seen)]
 
 
+def judge_listing() -> list[dict[str, Any]]:
+    """One flat dict per judge (aliases folded): what ``fecbench judges`` shows; nothing is imported."""
+    rows = []
+    for entry in unique_judges():
+        spec = entry.spec
+        missing = entry.missing_requirements()
+        rows.append(
+            {
+                "name": spec.name,
+                "aliases": list(spec.aliases),
+                "provider": entry.provider,
+                "provider_version": entry.provider_version,
+                "default_model": spec.default_model,
+                "tasks": list(spec.tasks),
+                "requires": list(spec.requires),
+                "missing": missing,
+                "dependencies_ok": not missing,
+                "install_hint": spec.install_hint if missing else None,
+                "summary": spec.summary,
+                "factory": spec.factory,
+            }
+        )
+    return rows
+
+
 def get_judge(name: str) -> RegisteredJudge:
     judges = registered_judges()
     if name not in judges:
