@@ -113,7 +113,7 @@ CHECK_EDITS = ("drop", "flip", "reorder", "paraphrase", "foreign")
 
 
 def print_judge_check(result: dict[str, Any]) -> None:
-    """The judge check: accuracy per task and AutoDQ/TEM error, overall with intervals and per edit."""
+    """The judge check in three narrow tables: accuracy per task, AutoDQ/TEM error, both per edit."""
     judge, suite = result["judge"], result["suite"]
 
     def interval(ci: list[float] | None, signed: bool = False) -> str:
@@ -125,23 +125,27 @@ def print_judge_check(result: dict[str, Any]) -> None:
     def cell(value: float | None, signed: bool = False) -> str:
         return "-" if value is None else (f"{value:+.3f}" if signed else f"{value:.3f}")
 
-    title = (
+    def table(title: str, *columns: str) -> Table:
+        made = Table(title=title)
+        for i, name in enumerate(columns):
+            made.add_column(name, justify="left" if i == 0 else "right", no_wrap=True)
+        return made
+
+    tasks = table(
         f"judge check: {judge['name']} ({judge['backend']} {judge['model']}, {judge['prompt_version']} "
-        f"{judge['prompts_sha256'][:12]})"
+        f"{judge['prompts_sha256'][:12]})",
+        *("task", "accuracy", "95% CI", "items", "failed"),
     )
-    table = Table(title=title)
-    for name in ("task", "accuracy", "95% CI", "items", "failed", *CHECK_EDITS):
-        table.add_column(name, justify="left" if name == "task" else "right")
     for task, entry in result["tasks"].items():
-        by_edit = [cell(entry["by_edit"].get(edit)) for edit in CHECK_EDITS]
         failed = f"[red]{entry['failed']}[/red]" if entry["failed"] else "0"
-        table.add_row(task, cell(entry["accuracy"]), interval(entry["ci95"]), str(entry["items"]), failed, *by_edit)
-    out.print(table)
-    errors = Table(title="AutoDQ and TEM from caption texts: judged minus known")
-    for name in ("metric", "known", "judged", "error", "95% CI", "mean |error|", "cases", *CHECK_EDITS):
-        errors.add_column(name, justify="left" if name == "metric" else "right")
+        tasks.add_row(task, cell(entry["accuracy"]), interval(entry["ci95"]), str(entry["items"]), failed)
+    errors = table(
+        "AutoDQ and TEM from caption texts", *("metric", "known", "judged", "error", "95% CI", "mean |error|")
+    )
+    by_edit = table("by edit: accuracy, and metric error", "", *CHECK_EDITS)
+    for task, entry in result["tasks"].items():
+        by_edit.add_row(task, *(cell(entry["by_edit"].get(edit)) for edit in CHECK_EDITS))
     for metric, entry in result["metrics"].items():
-        by_edit = [cell(entry["by_edit"].get(edit), signed=True) for edit in CHECK_EDITS]
         errors.add_row(
             metric,
             cell(entry["known"]),
@@ -149,10 +153,10 @@ def print_judge_check(result: dict[str, Any]) -> None:
             cell(entry["error"], signed=True),
             interval(entry["ci95"], signed=True),
             cell(entry["abs_error"]),
-            str(entry["n"]),
-            *by_edit,
         )
-    out.print(errors)
+        by_edit.add_row(f"{metric} error", *(cell(entry["by_edit"].get(edit), signed=True) for edit in CHECK_EDITS))
+    for made in (tasks, errors, by_edit):
+        out.print(made)
     origin = "FEC-Bench test.json" if suite.get("fec_bench") else suite.get("annotations", "annotations")
     cases = ", ".join(f"{count} {edit}" for edit, count in suite["by_edit"].items())
     out.print(
@@ -162,7 +166,9 @@ def print_judge_check(result: dict[str, Any]) -> None:
         markup=False,
     )
     if result.get("file"):
-        out.print(f"saved: {result['file']} (scoring with this judge cites it)", highlight=False, markup=False)
+        out.print(
+            f"saved: {result['file']} (scoring with this judge cites it)", soft_wrap=True, highlight=False, markup=False
+        )
 
 
 def print_scores(scores: dict[str, Any]) -> None:
