@@ -55,9 +55,11 @@ def judge_check(
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap resamples for the 95% intervals.")] = 1000,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole result as JSON.")] = False,
 ) -> None:
-    """Check a judge against known answers built from real reference captions (dropped, flipped,
-    reordered, paraphrased and foreign events): accuracy per task, AutoDQ and TEM error. The result is
-    saved per judge identity, and scoring with that judge cites it."""
+    """Check a judge against known answers built from real reference captions.
+
+    Dropped, flipped, reordered, paraphrased and foreign events: accuracy per task, AutoDQ and TEM
+    error, with intervals. The result is saved per judge identity; scoring with that judge cites it.
+    """
     from fecbench import api
     from fecbench.judges.registry import parse_judge_args
 
