@@ -121,6 +121,18 @@ def test_lexical_check_from_the_command_line_is_saved_and_cited_by_scoring(tmp_p
     assert check["error"]["tem"] == result["metrics"]["tem"]["error"] and check["file"] == str(saved)
 
 
+def test_the_result_is_the_same_for_the_same_seed_and_moves_with_another() -> None:
+    def numbers(seed: int) -> tuple[dict, dict, str]:
+        result = api.check_judge(
+            "lexical", annotations=fec_bench_test_json_path(), n=15, seed=seed, cache=False, bootstrap=100
+        )
+        return result["tasks"], result["metrics"], result["suite"]["sha256"]
+
+    first = numbers(1)
+    assert numbers(1) == first
+    assert numbers(2)[2] != first[2]
+
+
 def test_an_unchecked_judge_is_recorded_as_unchecked(tmp_path: Path) -> None:
     from test_judge_answers import _run_folder
 
