@@ -20,6 +20,7 @@ from typing import Any
 from fecbench.errors import ConfigError
 from fecbench.runner.outputs import CLIP_SCORES, SCORES, read_predictions, read_spec
 from fecbench_leaderboard.catalog import FEC_BENCH_SOURCES
+from fecbench_leaderboard.clipdata import attach_thumbnails, clip_scores
 from fecbench_leaderboard.records import (
     BenchmarkInfo,
     Bootstrap,
@@ -54,13 +55,17 @@ def make_record(
             f"{spec.identity_hash()!r}; run `fecbench score {run_dir}` again"
         )
     predictions = read_predictions(run_dir)
-    clip_scores = {str(c["id"]): c for c in _read_jsonl(run_dir / CLIP_SCORES, f"run `fecbench score {run_dir}`")}
+    clip_scores_by_id = {
+        str(c["id"]): c for c in _read_jsonl(run_dir / CLIP_SCORES, f"run `fecbench score {run_dir}`")
+    }
     metrics = {key: _metric(entry, scores) for key, entry in _flat_metrics(scores.get("metrics", {})).items()}
     bootstrap = scores.get("bootstrap") or {}
     resamples, seed = int(bootstrap.get("resamples", 1000)), int(bootstrap.get("seed", 0))
     model = spec.model
     checkpoint = str(model.args.get("pretrained") or model.loaded.get("checkpoint") or "")
     judge = scores.get("judge")
+    chosen = pick_examples(predictions, clip_scores_by_id, examples) if examples > 0 else None
+    attach_thumbnails(run_dir, chosen)
     return RunRecord(
         name=name or (f"{model.name} ({checkpoint})" if checkpoint else model.name),
         run_id=spec.identity_hash(),
@@ -88,8 +93,9 @@ def make_record(
         n_failed=int(scores.get("n_failed", 0)),
         failures={str(k): int(v) for k, v in (scores.get("failures") or {}).items()},
         metrics=metrics,
-        per_source=per_source(predictions, clip_scores, metrics, bootstrap=resamples, seed=seed),
-        examples=pick_examples(predictions, clip_scores, examples) if examples > 0 else None,
+        per_source=per_source(predictions, clip_scores_by_id, metrics, bootstrap=resamples, seed=seed),
+        examples=chosen,
+        clips=clip_scores(predictions, clip_scores_by_id),
         bootstrap=Bootstrap(resamples=resamples, seed=seed, level=float(bootstrap.get("level", 0.95))),
         timestamps=Timestamps(
             scored_at=str(scores.get("scored_at", "")),
