@@ -93,9 +93,10 @@ class Comparison:
 
 def load_run(path: Path) -> RunRecord:
     """A run record from a scored run folder or a record file; it must carry clip-level scores."""
-    from fecbench.runner.outputs import RUN_JSON
     from fecbench_leaderboard.records import RunRecord, load_record
     from fecbench_leaderboard.runfolder import make_record
+
+    from fecbench.runner.outputs import RUN_JSON
 
     if path.is_dir() and (path / RUN_JSON).is_file():
         record = make_record(path, examples=0)
@@ -133,7 +134,9 @@ def _values(clips: list[ClipScore], key: str) -> np.ndarray:
     return np.array([c.scores[key] for c in clips], dtype=float)
 
 
-def _statistic(metric: str, a: list[ClipScore], b: list[ClipScore]) -> Callable[[np.ndarray | None], tuple[float, float]]:
+def _statistic(
+    metric: str, a: list[ClipScore], b: list[ClipScore]
+) -> Callable[[np.ndarray | None], tuple[float, float]]:
     """The corpus formula of ``metric`` on both runs for one resample (None: the clips as they are)."""
     n = len(a)
     if metric == "cider":
@@ -202,7 +205,8 @@ def _clip_value(clip: ClipScore, key: str) -> float | None:
 def moved_clips(
     a: dict[str, ClipScore], b: dict[str, ClipScore], shared: list[str], keys: list[str], count: int = MOVED
 ) -> list[MovedClip]:
-    """The ``count`` shared clips whose per-clip score moved most, on the first of TEM, CIDEr, ROUGE-L both have."""
+    """The ``count`` shared clips whose per-clip score moved most (clips that did not move are left out), on the
+    first of TEM, CIDEr-D, ROUGE-L that both runs have per clip."""
     for key in ("tem", "cider", "rouge_l", *keys):
         pairs = [(i, _clip_value(a[i], key), _clip_value(b[i], key)) for i in shared]
         scored = [(i, va, vb) for i, va, vb in pairs if va is not None and vb is not None]
@@ -210,6 +214,7 @@ def moved_clips(
             break
     else:
         return []
+    scored = [t for t in scored if t[2] != t[1]]
     scored.sort(key=lambda t: (-abs(t[2] - t[1]), t[0]))
     return [
         MovedClip(i, a[i].source, key, va, vb, vb - va, a[i].reference, a[i].prediction, b[i].prediction)
@@ -250,7 +255,11 @@ def compare_records(
     )
     order = [s for s in FEC_BENCH_SOURCES if any(by_a[i].source == s for i in shared)]
     order += sorted({by_a[i].source for i in shared} - set(order))
-    groups = [(SOURCE_ALL, shared)] + ([(s, [i for i in shared if by_a[i].source == s]) for s in order] if sources else [])
+    if len(order) < 2:
+        sources = False  # one source: its rows would repeat the overall ones
+    groups = [(SOURCE_ALL, shared)] + (
+        [(s, [i for i in shared if by_a[i].source == s]) for s in order] if sources else []
+    )
     found = []
     for key in keys:
         for source, ids in groups:

@@ -21,7 +21,6 @@ from fecbench.errors import ConfigError, MissingDependencyError
 
 if TYPE_CHECKING:
     import pandas as pd
-
     from fecbench_leaderboard.records import Metric, ReportedSet, RunRecord
 
 __all__ = ["COLUMNS", "EXPORT_FORMATS", "MEASURED", "REPORTED", "SOURCE_ALL", "export", "frame", "load"]

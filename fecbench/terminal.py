@@ -135,20 +135,23 @@ def print_comparison(result: Comparison, *, sources: bool = True) -> None:
         highlight=False,
         markup=False,
     )
+    shown = [d for d in result.differences if sources or d.source == "all"]
+    by_source = any(d.source != "all" for d in shown)
     table = Table(title=f"B - A ({result.level:.0%} paired intervals)")
-    for name, justify in (("metric", "left"), ("source", "left"), ("n", "right"), ("A", "right"), ("B", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for name in ("B - A", "interval", "sign holds"):
+    table.add_column("metric")
+    if by_source:
+        table.add_column("source")
+    for name in ("n", "A", "B", "B - A"):
         table.add_column(name, justify="right")
-    for d in result.differences:
-        if d.source != "all" and not sources:
-            continue
+    table.add_column("interval", justify="right", no_wrap=True)
+    table.add_column("sign holds", justify="right", no_wrap=True)
+    for d in shown:
         interval = "-" if d.ci_low is None else f"[{format_metric(d.metric, d.ci_low, signed=True)}, "
         interval += "" if d.ci_high is None else f"{format_metric(d.metric, d.ci_high, signed=True)}]"
         style = "bold" if d.distinguishable else ""
+        cells = [d.metric if d.source == "all" else ""] + ([d.source] if by_source else [])
         table.add_row(
-            d.metric if d.source == "all" else "",
-            d.source,
+            *cells,
             str(d.n),
             format_metric(d.metric, d.a),
             format_metric(d.metric, d.b),

@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 
 THUMBS_DIR = "thumbs"
-HEIGHT = 64
-QUALITY = 70
+HEIGHT = 48
+QUALITY = 60
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +26,7 @@ def thumbnail_path(run_dir: Path, clip_id: str) -> Path:
     """Where a clip's strip goes; ids with characters unsafe in file names get a short hash instead."""
     name = re.sub(r"[^A-Za-z0-9._-]", "_", clip_id)
     if name != clip_id or name.startswith("."):
+        name = re.sub(r"^\.+", lambda dots: "_" * len(dots.group()), name)  # never a hidden file
         name = f"{name[:40]}-{hashlib.sha256(clip_id.encode()).hexdigest()[:10]}"
     return run_dir / THUMBS_DIR / f"{name}.jpg"
 

@@ -66,9 +66,7 @@ def _num(x: float) -> str:
     return f"{x:.2f}"
 
 
-def interval_chart(
-    title: str, groups: list[ChartGroup], *, maximum: float | None = None, metric: str = ""
-) -> Markup:
+def interval_chart(title: str, groups: list[ChartGroup], *, maximum: float | None = None, metric: str = "") -> Markup:
     """An SVG chart of one metric; ``maximum`` caps the axis for bounded metrics (ROUGE-L: 1, ratings: 5)."""
     groups = [g for g in groups if g.rows]
     texts = [_value_text(r, metric) for g in groups for r in g.rows]

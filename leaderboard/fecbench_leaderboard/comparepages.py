@@ -15,7 +15,7 @@ resample). Any other pair is one command away: ``fecbench compare A B``.
 
 from __future__ import annotations
 
-from itertools import combinations
+from itertools import combinations, pairwise
 
 from fecbench.compare import Comparison, compare_records, paired_difference
 from fecbench.display import format_metric
@@ -56,7 +56,10 @@ def _paired_tie(upper: RunRecord, lower: RunRecord, metric: str) -> str | None:
     )
     if diff.distinguishable:
         return None
-    low, high = format_metric(metric, diff.ci_low or 0.0, signed=True), format_metric(metric, diff.ci_high or 0.0, signed=True)
+    low, high = (
+        format_metric(metric, diff.ci_low or 0.0, signed=True),
+        format_metric(metric, diff.ci_high or 0.0, signed=True),
+    )
     return f"paired 95% interval of the {info(metric).label} difference, [{low}, {high}], contains 0"
 
 
@@ -75,7 +78,7 @@ def tie_marks(ranked: list[RunRecord], metric: str | None) -> tuple[list[str | N
     used: set[str] = set()
     if metric is None:
         return [None] * len(ranked), ""
-    for upper, lower in zip(ranked, ranked[1:], strict=False):
+    for upper, lower in pairwise(ranked):
         if upper.clips and lower.clips:
             used.add("paired")
             marks.append(_paired_tie(upper, lower, metric))
@@ -98,7 +101,7 @@ def _pairs(track: Track) -> list[tuple[RunRecord, RunRecord]]:
     ranked = [r for r in track.records if r.clips]
     if len(ranked) <= ALL_PAIRS_UP_TO:
         return list(combinations(ranked, 2))
-    return list(zip(ranked, ranked[1:], strict=False))
+    return list(pairwise(ranked))
 
 
 def compare_pages(

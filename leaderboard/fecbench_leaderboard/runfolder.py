@@ -55,9 +55,7 @@ def make_record(
             f"{spec.identity_hash()!r}; run `fecbench score {run_dir}` again"
         )
     predictions = read_predictions(run_dir)
-    clip_scores_by_id = {
-        str(c["id"]): c for c in _read_jsonl(run_dir / CLIP_SCORES, f"run `fecbench score {run_dir}`")
-    }
+    clip_scores_by_id = {str(c["id"]): c for c in _read_jsonl(run_dir / CLIP_SCORES, f"run `fecbench score {run_dir}`")}
     metrics = {key: _metric(entry, scores) for key, entry in _flat_metrics(scores.get("metrics", {})).items()}
     bootstrap = scores.get("bootstrap") or {}
     resamples, seed = int(bootstrap.get("resamples", 1000)), int(bootstrap.get("seed", 0))

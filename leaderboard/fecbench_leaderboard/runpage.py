@@ -28,6 +28,7 @@ from fecbench_leaderboard.views import (
 
 Rows = list[Mapping[str, Any]]
 
+
 def _spec(record: RunRecord, track: TrackView) -> list[tuple[str, str]]:
     model, bench, judge = record.model, record.benchmark, record.judge
     items = [
@@ -196,5 +197,3 @@ def clip_view(clip: ClipExample) -> ClipView:
         judge_failures=clip.judge_failures,
         thumbnail=clip.thumbnail,
     )
-
-
