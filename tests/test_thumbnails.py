@@ -7,10 +7,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from fecbench_leaderboard.runfolder import make_record
 
 from fecbench import api
 from fecbench.runner.thumbs import HEIGHT, THUMBS_DIR, thumbnail_path
-from fecbench_leaderboard.runfolder import make_record
 
 
 def test_a_run_writes_one_small_strip_per_clip_and_the_page_shows_it(tmp_path: Path) -> None:
