@@ -13,16 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
+from fecbench.cli_results import register_results_commands
 from fecbench.errors import FecbenchError
-from fecbench.terminal import (
-    err,
-    out,
-    print_comparison,
-    print_data_check,
-    print_model_details,
-    print_model_table,
-    print_scores,
-)
+from fecbench.terminal import err, out, print_data_check, print_model_details, print_model_table, print_scores
 
 app = typer.Typer(
     help="Evaluate video MLLMs on FEC-Bench (facial expression captioning).",
@@ -259,31 +252,6 @@ def score(
 
 
 @app.command()
-def compare(
-    run_a: Annotated[Path, typer.Argument(help="Run A: a scored run folder or a run record.")],
-    run_b: Annotated[Path, typer.Argument(help="Run B, on the same track as A.")],
-    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON.")] = False,
-    sources: Annotated[bool, typer.Option(help="Also compare per source dataset.")] = True,
-    bootstrap: Annotated[
-        int | None, typer.Option("--bootstrap", help="Paired resamples (default: A's scoring setting).")
-    ] = None,
-    seed: Annotated[int | None, typer.Option(help="Bootstrap seed (default: A's scoring setting).")] = None,
-    moved: Annotated[int, typer.Option(help="Clips that moved most to show.")] = 5,
-) -> None:
-    """B - A per metric and source, with a paired bootstrap interval over the shared clips, and the clips that
-    moved most. Both runs must be on one track (same clips, frame protocol, prompt and judge)."""
-    import json
-
-    from fecbench import api
-
-    result = api.compare(run_a, run_b, resamples=bootstrap, seed=seed, moved=moved)
-    if as_json:
-        sys.stdout.write(json.dumps(result.as_dict(), indent=2, ensure_ascii=False) + "\n")
-    else:
-        print_comparison(result, sources=sources)
-
-
-@app.command()
 def models(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Also show aliases, frame counts, requirements and summaries.")
@@ -370,24 +338,6 @@ def leaderboard_build(
     out.print(f"leaderboard: {index}", highlight=False, markup=False)
 
 
-@leaderboard_app.command("export")
-def leaderboard_export(
-    paths: Annotated[
-        list[Path], typer.Argument(help="Result records, folders of records (e.g. results/) or scored run folders.")
-    ],
-    out_path: Annotated[Path, typer.Option("--out", help="File to write.")],
-    fmt: Annotated[str, typer.Option("--format", help="csv, parquet (needs pyarrow) or json.")] = "csv",
-    reported: Annotated[
-        bool, typer.Option("--reported/--no-reported", help="Include the authors' reported figures.")
-    ] = True,
-) -> None:
-    """Write the results table the site is built from: one row per run x metric x source (pandas)."""
-    from fecbench import api
-
-    path = api.export_results(list(paths), out_path, fmt, reported=reported)
-    out.print(f"results: {path}", highlight=False, markup=False)
-
-
 @leaderboard_app.command("record")
 def leaderboard_record(
     run_dir: Annotated[Path, typer.Argument(help="A scored run folder.")],
@@ -423,6 +373,9 @@ def leaderboard_serve(
         pass
     finally:
         server.server_close()
+
+
+register_results_commands(app, leaderboard_app)  # fecbench compare, fecbench leaderboard export
 
 
 def main() -> None:

@@ -46,7 +46,7 @@ class Difference:
     diff: float
     ci_low: float | None
     ci_high: float | None
-    #: share of resamples whose difference has the observed sign (None without resamples)
+    #: share of resamples whose difference has the observed sign (None without resamples, or for no difference)
     sign_share: float | None
 
     @property
@@ -191,7 +191,7 @@ def paired_difference(
 
         values = bootstrap_values(delta, len(a), B=resamples, seed=seed)
         low, high = percentile_interval(values, level)
-        share = float(np.mean(np.sign(values) == np.sign(diff)))
+        share = float(np.mean(np.sign(values) == np.sign(diff))) if diff != 0 else None
     return Difference(metric, source, len(a), value_a, value_b, diff, low, high, share)
 
 

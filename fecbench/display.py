@@ -17,6 +17,11 @@ def decimals(metric: str) -> int:
 
 
 def format_metric(metric: str, value: float, *, signed: bool = False) -> str:
-    """``value`` at its metric's scale, never in scientific notation (CIDEr-D 1.766e-05 reads 0.000)."""
-    text = f"{value:+.{decimals(metric)}f}" if signed else f"{value:.{decimals(metric)}f}"
-    return text.replace("-0.000", "0.000").replace("+-", "-") if text.strip("+-0.") == "" and not signed else text
+    """``value`` at its metric's scale, never in scientific notation (CIDEr-D 1.766e-05 reads 0.000).
+
+    ``signed`` writes differences with their sign (``+0.035``); a value that rounds to zero has none.
+    """
+    places = decimals(metric)
+    if round(value, places) == 0:
+        return f"{0:.{places}f}"
+    return f"{value:+.{places}f}" if signed else f"{value:.{places}f}"

@@ -65,7 +65,7 @@ def make_record(
     chosen = pick_examples(predictions, clip_scores_by_id, examples) if examples > 0 else None
     attach_thumbnails(run_dir, chosen)
     return RunRecord(
-        name=name or (f"{model.name} ({checkpoint})" if checkpoint else model.name),
+        name=name or default_name(model.name, checkpoint, model.args),
         run_id=spec.identity_hash(),
         model=ModelInfo(
             name=model.name,
@@ -102,6 +102,16 @@ def make_record(
         versions={str(k): str(v) for k, v in spec.versions.items()},
         notes=notes,
     )
+
+
+def default_name(model: str, checkpoint: str, args: dict[str, Any]) -> str:
+    """A run's name on the pages: the model and its checkpoint, else its model arguments (two settings of one
+    model stay apart), else the model alone."""
+    if checkpoint:
+        return f"{model} ({checkpoint})"
+    if args:
+        return f"{model} ({', '.join(f'{k}={v}' for k, v in sorted(args.items()))})"
+    return model
 
 
 def _read_json(path: Path, advice: str) -> dict[str, Any]:
