@@ -32,6 +32,7 @@ from test_leaderboard import (
     evil_record,
     evil_reported,
     fec_clips,
+    make_run,
     standard_runs,
 )
 
@@ -78,6 +79,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         plugin_manager.cache_clear()
         clips = fec_clips(test_json)
         runs = standard_runs(root / "runs", clips)
+        # judge-free terse captions: a CIDEr-D near 1e-25, once printed in scientific notation and cut off in charts
+        runs["terse"] = make_run(root / "runs", "terse", clips, lambda i, c: "The person smiles.", judge=None)
         inputs = [*runs.values(), evil_record(root, clips), evil_reported(root), RESULTS / "reported"]
         api.build_leaderboard(inputs, root / "site")
     plugin_manager.cache_clear()
@@ -173,7 +176,7 @@ def test_site_in_chromium_from_file(site: Path, browser: Any, capsys: pytest.Cap
     # handler; its strings are text)
     pages = [site / "index.html", site / "charts.html", site / "metrics.html", *sorted((site / "runs").glob("*.html"))]
     pages += sorted((site / "compare").glob("*.html"))
-    assert len(pages) == 3 + 4 + 3  # 4 runs; 3 compare pages, one per pair of the keyword judge's track
+    assert len(pages) == 3 + 5 + 3  # 5 runs; 3 compare pages, one per pair of the keyword judge's track
     ids: dict[Path, set[str]] = {}
     links: list[tuple[Path, Path, str]] = []
     external: set[str] = set()
@@ -227,7 +230,7 @@ def test_site_in_chromium_from_a_static_host(site: Path, browser: Any) -> None:
         watch = Watch(page)
         response = page.goto(f"{origin}/")
         assert response is not None and response.status == 200
-        assert page.locator("table.ranking tbody tr").count() == 4  # three runs + the other judge's track
+        assert page.locator("table.ranking tbody tr").count() == 5  # three runs + the other judge's + no judge
         link = page.locator("table.ranking a").first
         name = link.inner_text()
         with page.expect_navigation():

@@ -33,6 +33,8 @@ from fecbench.errors import ConfigError
 from fecbench.metrics.ngram import score_ngram
 from fecbench.results import COLUMNS
 
+TERSE = "The person smiles and then blinks."
+
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
@@ -55,6 +57,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
             lambda i, c: None if i == 1 else (c["caption"] if i == 5 else reorder(c["caption"])),
         )
         found["lexical"] = make_run(root / "runs", "lexical", clips, neighbour(clips), judge="lexical")
+        # a terse caption: CIDEr-D about 1e-25 (its length penalty), which pages once printed as 8.381e-26
+        found["terse"] = make_run(root / "runs", "terse", clips, lambda i, c: TERSE)
         yield found
     plugin_manager.cache_clear()
 
@@ -150,7 +154,7 @@ def parse(path: Path) -> Tables:
 
 
 def test_every_number_on_the_site_is_the_frames(runs: dict[str, Path], tmp_path: Path) -> None:
-    inputs = [runs["strong"], runs["weak"], runs["close"], runs["norate"], runs["lexical"]]
+    inputs = [runs["strong"], runs["weak"], runs["close"], runs["terse"], runs["norate"], runs["lexical"]]
     index = api.build_leaderboard(inputs, tmp_path / "site")
     table = fecbench.results.load(inputs)
     overall = table[(table["kind"] == "measured") & (table["source"] == "all")].set_index(["name", "metric"])
@@ -169,7 +173,8 @@ def test_every_number_on_the_site_is_the_frames(runs: dict[str, Path], tmp_path:
                 low, high = format_metric(metric, expected["ci_low"]), format_metric(metric, expected["ci_high"])
                 assert text == f"{format_metric(metric, expected['value'])}[{low}, {high}]", (name, metric, text)
                 checked += 1
-    assert checked >= 4 * 5
+    assert checked >= 4 * 6
+    assert 0 < overall.loc[("terse (org/terse-7b)", "cider")]["value"] < 1e-10  # tiny, and on the page as 0.000
     # a run page: the metric table and the per-source table
     page = next((tmp_path / "site" / "runs").glob("strong*.html"))
     name = "strong (org/strong-7b)"
