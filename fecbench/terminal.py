@@ -166,11 +166,8 @@ def print_comparison(result: Comparison, *, sources: bool = True) -> None:
         out.print(f"clips that moved most ({result.moved[0].metric} per clip):", highlight=False, markup=False)
     for clip in result.moved:
         score = f"{format_metric(clip.metric, clip.a)} -> {format_metric(clip.metric, clip.b)}"
-        lines = [
-            f"  clip {clip.id} ({clip.source}): {score} ({format_metric(clip.metric, clip.delta, signed=True)})",
-            f"    reference: {clip.reference}",
-            f"    A: {clip.prediction_a}",
-            f"    B: {clip.prediction_b}",
-        ]
+        lines = [f"  clip {clip.id} ({clip.source}): {score} ({format_metric(clip.metric, clip.delta, signed=True)})"]
+        for label, text in (("reference", clip.reference), ("A", clip.prediction_a), ("B", clip.prediction_b)):
+            lines.append(f"    {label}: " + text.strip().replace("\n", "\n" + " " * (len(label) + 6)))
         for line in lines:
             out.print(line, soft_wrap=True, highlight=False, markup=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -342,3 +343,19 @@ def test_records_without_the_new_fields_still_load(tmp_path: Path) -> None:
     bad.write_text(json.dumps(data))
     with pytest.raises(RecordError, match=r"examples\.worst\[0\]: .*thumbnail: not a JPEG"):
         load_record(bad)
+
+
+def test_without_pandas_or_pyarrow_the_message_says_what_to_install(
+    runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fecbench.errors import MissingDependencyError
+
+    table = fecbench.results.load([runs["strong"]], reported=False)
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # an import of it now raises ImportError
+    with pytest.raises(
+        MissingDependencyError, match=r"--format parquet needs pyarrow: pip install 'fecbench\[analysis\]'"
+    ):
+        fecbench.results.export(table, tmp_path / "r.parquet", "parquet")
+    monkeypatch.setitem(sys.modules, "pandas", None)
+    with pytest.raises(MissingDependencyError, match=r"need pandas: pip install 'fecbench\[analysis\]'"):
+        fecbench.results.load([runs["strong"]])

@@ -108,6 +108,9 @@ class TrackView:
     tie_rule: str = ""
     #: the pre-rendered comparison pages of this track's runs: (label, href)
     compares: list[tuple[str, str]] = field(default_factory=list)
+    #: the judge's known-answer check result in words, shown beside the judge (filled by `fecbench judge check`
+    #: records; empty: nothing shown)
+    judge_check: str = ""
 
     @property
     def lexical(self) -> bool:
