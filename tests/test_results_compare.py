@@ -359,3 +359,15 @@ def test_without_pandas_or_pyarrow_the_message_says_what_to_install(
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(MissingDependencyError, match=r"need pandas: pip install 'fecbench\[analysis\]'"):
         fecbench.results.load([runs["strong"]])
+
+
+def test_small_tracks_get_every_pair_larger_ones_adjacent_ranks(runs: dict[str, Path]) -> None:
+    from fecbench_leaderboard.comparepages import ALL_PAIRS_UP_TO, _pairs
+
+    record = make_record(runs["weak"])
+    copies = [record.model_copy(update={"name": f"run {k}"}) for k in range(ALL_PAIRS_UP_TO + 1)]
+    assert len(_pairs(copies[:ALL_PAIRS_UP_TO])) == ALL_PAIRS_UP_TO * (ALL_PAIRS_UP_TO - 1) // 2
+    pairs = _pairs(copies)
+    assert [(a.name, b.name) for a, b in pairs] == [(f"run {k}", f"run {k + 1}") for k in range(ALL_PAIRS_UP_TO)]
+    no_clips = record.model_copy(update={"clips": []})
+    assert _pairs([record, no_clips]) == []  # a record without clip-level scores cannot be paired

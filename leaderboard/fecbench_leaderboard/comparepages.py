@@ -7,59 +7,35 @@ When one of them does not (a record made before fecbench kept them), the rule fa
 runs' own 95% intervals overlapping, a weaker test, and the page says which rule was used.
 
 **Which pairs get a page.** A site is static, so a comparison must be computed when it is built.
-Every pair of a track of up to :data:`ALL_PAIRS_UP_TO` runs gets a page (28 pages at most); a
-larger track gets pages for the pairs of adjacent ranks (the pairs the tie rule decides), since the
-pairs grow quadratically and each costs a paired bootstrap of every metric (CIDEr-D recomputed per
-resample). Any other pair is one command away: ``fecbench compare A B``.
+Every pair of a track of up to :data:`ALL_PAIRS_UP_TO` runs gets a page (10 pages at most); a
+larger track gets pages for the pairs of adjacent ranks (the pairs the tie rule decides, computed
+once for both), since the pairs grow quadratically and each costs a paired bootstrap of every metric
+and source (CIDEr-D recomputed per resample: about 30 s per pair on 800 clips here). Any other pair
+is one command away: ``fecbench compare A B``.
 """
 
 from __future__ import annotations
 
 from itertools import combinations, pairwise
 
-from fecbench.compare import Comparison, compare_records, paired_difference
+from fecbench.compare import Comparison, compare_records
 from fecbench.display import format_metric
 from fecbench_leaderboard.catalog import info
 from fecbench_leaderboard.records import RunRecord
 from fecbench_leaderboard.tracks import Track
 from fecbench_leaderboard.views import ComparePage, DiffLine, MovedView, TrackView
 
-ALL_PAIRS_UP_TO = 8
-EVENT = ("autodq", "tem")
+ALL_PAIRS_UP_TO = 5
 
 
-def _needs(metric: str) -> tuple[str, ...]:
-    return (f"{metric}_recall", f"{metric}_precision") if metric in EVENT else (metric,)
-
-
-def _resamples(record: RunRecord) -> tuple[int, int]:
-    return (record.bootstrap.resamples, record.bootstrap.seed) if record.bootstrap else (1000, 0)
-
-
-def _paired_tie(upper: RunRecord, lower: RunRecord, metric: str) -> str | None:
-    """None when distinguishable, else why they are tied (paired interval contains 0); upper/lower by rank."""
-    by_upper = {c.id: c for c in upper.clips}
-    shared = sorted(c.id for c in lower.clips if c.id in by_upper)
-    by_lower = {c.id: c for c in lower.clips}
-    usable = [i for i in shared if all(k in by_upper[i].scores and k in by_lower[i].scores for k in _needs(metric))]
-    resamples, seed = _resamples(upper)
-    if len(usable) < 2 or resamples < 1:
+def _paired_tie(result: Comparison, metric: str) -> str | None:
+    """None when distinguishable, else why the pair is tied (its paired interval contains 0)."""
+    diff = result.overall(metric)
+    if diff is None or diff.n < 2 or diff.ci_low is None or diff.ci_high is None:
         return f"fewer than 2 shared clips with {info(metric).label}: not separable"
-    diff = paired_difference(
-        metric,
-        "all",
-        [by_lower[i] for i in usable],
-        [by_upper[i] for i in usable],
-        resamples=resamples,
-        seed=seed,
-        level=0.95,
-    )
     if diff.distinguishable:
         return None
-    low, high = (
-        format_metric(metric, diff.ci_low or 0.0, signed=True),
-        format_metric(metric, diff.ci_high or 0.0, signed=True),
-    )
+    low, high = format_metric(metric, diff.ci_low, signed=True), format_metric(metric, diff.ci_high, signed=True)
     return f"paired 95% interval of the {info(metric).label} difference, [{low}, {high}], contains 0"
 
 
@@ -72,16 +48,25 @@ def _overlap_tie(upper: RunRecord, lower: RunRecord, metric: str) -> str | None:
     return None
 
 
-def tie_marks(ranked: list[RunRecord], metric: str | None) -> tuple[list[str | None], str]:
+Comparisons = dict[tuple[int, int], Comparison]
+
+
+def track_comparisons(ranked: list[RunRecord]) -> Comparisons:
+    """The paired comparisons of a ranked track's pairs that get a page, keyed by (id(upper), id(lower))."""
+    return {(id(upper), id(lower)): compare_records(lower, upper) for upper, lower in _pairs(ranked)}
+
+
+def tie_marks(ranked: list[RunRecord], metric: str | None, comparisons: Comparisons) -> tuple[list[str | None], str]:
     """Per ranked run, why it is tied with the run above (None: not tied, or first); and the rule used."""
     marks: list[str | None] = [None]
     used: set[str] = set()
     if metric is None:
         return [None] * len(ranked), ""
     for upper, lower in pairwise(ranked):
-        if upper.clips and lower.clips:
+        result = comparisons.get((id(upper), id(lower)))
+        if result is not None:
             used.add("paired")
-            marks.append(_paired_tie(upper, lower, metric))
+            marks.append(_paired_tie(result, metric))
         else:
             used.add("overlap")
             marks.append(_overlap_tie(upper, lower, metric))
@@ -96,21 +81,21 @@ def tie_marks(ranked: list[RunRecord], metric: str | None) -> tuple[list[str | N
     return marks, f"≈ marks a run tied with the run ranked just above it: {text}."
 
 
-def _pairs(track: Track) -> list[tuple[RunRecord, RunRecord]]:
-    """(higher-ranked, lower-ranked) pairs that get a page; only records with clip-level scores."""
-    ranked = [r for r in track.records if r.clips]
-    if len(ranked) <= ALL_PAIRS_UP_TO:
-        return list(combinations(ranked, 2))
-    return list(pairwise(ranked))
+def _pairs(ranked: list[RunRecord]) -> list[tuple[RunRecord, RunRecord]]:
+    """(higher-ranked, lower-ranked) pairs that get a page: all pairs of a small track, else adjacent ranks;
+    only pairs whose records both carry clip-level scores."""
+    pairs = combinations(ranked, 2) if len(ranked) <= ALL_PAIRS_UP_TO else pairwise(ranked)
+    return [(upper, lower) for upper, lower in pairs if upper.clips and lower.clips]
 
 
 def compare_pages(
-    track: Track, view: TrackView, slugs: dict[int, str]
+    track: Track, view: TrackView, slugs: dict[int, str], comparisons: Comparisons
 ) -> tuple[list[tuple[str, str]], list[ComparePage]]:
     """The track's compare pages (B = the higher-ranked run, A = the other) and their links."""
     pages, links = [], []
-    for upper, lower in _pairs(track):
-        result = compare_records(lower, upper)
+    by_id = {id(r): r for r in track.records}
+    for (upper_id, lower_id), result in comparisons.items():
+        upper, lower = by_id[upper_id], by_id[lower_id]
         path = f"compare/{slugs[id(upper)]}--vs--{slugs[id(lower)]}.html"
         pages.append(_page(result, view, path, slugs[id(lower)], slugs[id(upper)]))
         links.append((f"{upper.name} vs {lower.name}", path))

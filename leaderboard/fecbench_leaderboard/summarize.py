@@ -20,7 +20,7 @@ from typing import Any
 from fecbench.results import MEASURED, REPORTED, SOURCE_ALL, frame
 from fecbench_leaderboard.catalog import RANKING_ORDER, info, ordered
 from fecbench_leaderboard.charts import ChartGroup, ChartRow, interval_chart
-from fecbench_leaderboard.comparepages import compare_pages, tie_marks
+from fecbench_leaderboard.comparepages import Comparisons, compare_pages, tie_marks, track_comparisons
 from fecbench_leaderboard.records import ReportedSet, RunRecord
 from fecbench_leaderboard.runpage import run_page
 from fecbench_leaderboard.tracks import Track, group_tracks
@@ -68,8 +68,8 @@ def summarize(records: list[RunRecord], reported: list[ReportedSet]) -> Site:
     measured, reported_rows = _rows_by_record(records, reported)
     views, pages, compares = [], [], []
     for track in tracks:
-        view = _track_view(track, slugs, measured)
-        view.compares, track_compares = compare_pages(track, view, slugs)
+        view, comparisons = _track_view(track, slugs, measured)
+        view.compares, track_compares = compare_pages(track, view, slugs, comparisons)
         compares += track_compares
         views.append(view)
         pages += [run_page(r, view, slugs[id(r)], measured[id(r)]) for r in track.records]
@@ -120,7 +120,8 @@ def _ranking_metric(records: list[RunRecord], measured: dict[int, Rows]) -> str 
     return None
 
 
-def _track_view(track: Track, slugs: dict[int, str], measured: dict[int, Rows]) -> TrackView:
+def _track_view(track: Track, slugs: dict[int, str], measured: dict[int, Rows]) -> tuple[TrackView, Comparisons]:
+    """The track's ranking (with ties) and the paired comparisons its ties and compare pages are made of."""
     ranked_by = _ranking_metric(track.records, measured)
     overall = {id(r): _overall(measured[id(r)]) for r in track.records}
 
@@ -139,7 +140,8 @@ def _track_view(track: Track, slugs: dict[int, str], measured: dict[int, Rows]) 
     missing = [f"{', '.join(labels)} ({reason})" for reason, labels in by_reason.items()]
     ranked = sorted(track.records, key=order)
     track.records[:] = ranked  # pages, compares and charts follow the ranking
-    ties, rule = tie_marks(ranked, ranked_by)
+    comparisons = track_comparisons(ranked)
+    ties, rule = tie_marks(ranked, ranked_by, comparisons)
     rows = [
         Row(
             rank=rank,
@@ -160,7 +162,7 @@ def _track_view(track: Track, slugs: dict[int, str], measured: dict[int, Rows]) 
         for rank, (record, tie) in enumerate(zip(ranked, ties, strict=True), start=1)
     ]
     judge = track.records[0].judge if track.records else None
-    return TrackView(
+    view = TrackView(
         id=f"track-{track.id}",
         title=track.title,
         benchmark=track.benchmark,
@@ -176,6 +178,7 @@ def _track_view(track: Track, slugs: dict[int, str], measured: dict[int, Rows]) 
         judge_backend=judge.backend if judge else "",
         tie_rule=rule,
     )
+    return view, comparisons
 
 
 def _reported_view(index: int, reported: ReportedSet, rows: Rows) -> ReportedView:
