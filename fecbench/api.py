@@ -342,13 +342,15 @@ def record_run(
     name: str | None = None,
     examples: int = 3,
     notes: str = "",
+    clips: bool = True,
 ) -> Path:
-    """Write the result record of a scored run folder (default ``results/runs/<name>-<run id>.json``)."""
+    """Write the result record of a scored run folder (default ``results/runs/<name>-<run id>.json``);
+    ``clips=False`` leaves out the clip-level captions and scores that paired comparisons need."""
     from fecbench_leaderboard.records import dump_record
     from fecbench_leaderboard.runfolder import make_record
     from fecbench_leaderboard.summarize import slugify
 
-    record = make_record(Path(run_dir), name=name, examples=examples, notes=notes)
+    record = make_record(Path(run_dir), name=name, examples=examples, notes=notes, clips=clips)
     path = Path(out) if out else Path("results") / "runs" / f"{slugify(record.name)}-{record.run_id}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(dump_record(record), encoding="utf-8")
@@ -363,12 +365,7 @@ def leaderboard_server(site_dir: str | Path, *, host: str = "127.0.0.1", port: i
 
 
 def compare(
-    run_a: str | Path,
-    run_b: str | Path,
-    *,
-    resamples: int | None = None,
-    seed: int | None = None,
-    moved: int = 5,
+    run_a: str | Path, run_b: str | Path, *, resamples: int | None = None, seed: int | None = None, moved: int = 5
 ) -> Any:
     """Paired comparison of two runs of one track (run folders or record files): per metric and source,
     B - A with a paired bootstrap interval and the share of resamples where its sign holds, and the

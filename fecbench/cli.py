@@ -347,11 +347,12 @@ def leaderboard_record(
     name: Annotated[str | None, typer.Option("--name", help="How the run is named on the pages.")] = None,
     examples: Annotated[int, typer.Option(help="Worst and best clips kept for the run's page (each).")] = 3,
     notes: Annotated[str, typer.Option(help="Free text shown on the run's page (hardware, caveats).")] = "",
+    clips: Annotated[bool, typer.Option(help="Keep every clip's captions and scores (for paired comparisons).")] = True,
 ) -> None:
     """Turn a scored run folder into a result record to add to results/ by pull request."""
     from fecbench import api
 
-    path = api.record_run(run_dir, out_path, name=name, examples=examples, notes=notes)
+    path = api.record_run(run_dir, out_path, name=name, examples=examples, notes=notes, clips=clips)
     out.print(f"record: {path}", highlight=False, markup=False)
 
 

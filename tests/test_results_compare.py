@@ -303,11 +303,10 @@ def test_compare_command_prints_a_table_and_json(runs: dict[str, Path], tmp_path
     record = tmp_path / "weak.json"
     record.write_text(dump_record(make_record(runs["weak"])))
     assert api.compare(record, runs["strong"], resamples=50).overall("tem").diff == pytest.approx(tem["diff"])
-    old = json.loads(record.read_text())
-    old.pop("clips")
-    record.write_text(json.dumps(old))
+    bare = api.record_run(runs["weak"], tmp_path / "bare.json", clips=False)
+    assert json.loads(bare.read_text())["clips"] == []
     with pytest.raises(ConfigError, match="carries no clip-level scores"):
-        api.compare(record, runs["strong"])
+        api.compare(bare, runs["strong"])
 
 
 def test_ties_and_compare_pages_on_the_site(runs: dict[str, Path], tmp_path: Path) -> None:

@@ -4,7 +4,8 @@ Two kinds share one envelope (``record_version`` and ``kind``):
 
 - ``"run"``: one scored run of fecbench (:class:`RunRecord`), made from a run folder by
   ``fecbench leaderboard record``; it carries everything a page shows, so the site never needs the
-  run folder (whose predictions may not be publishable).
+  run folder. Its ``clips`` (every clip's captions and per-clip scores, for paired comparisons) can be
+  left out with ``--no-clips`` when the predictions may not be published.
 - ``"reported"``: figures published by someone else (:class:`ReportedSet`), such as the paper's
   table, with their source; they are shown as such and never ranked with measured runs.
 

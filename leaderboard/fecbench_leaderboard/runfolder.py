@@ -44,9 +44,13 @@ DEFAULT_EXAMPLES = 3
 
 
 def make_record(
-    run_dir: Path, *, name: str | None = None, examples: int = DEFAULT_EXAMPLES, notes: str = ""
+    run_dir: Path, *, name: str | None = None, examples: int = DEFAULT_EXAMPLES, notes: str = "", clips: bool = True
 ) -> RunRecord:
-    """The result record of a scored run folder; a folder that is not scored (or scored stale) is an error."""
+    """The result record of a scored run folder; a folder that is not scored (or scored stale) is an error.
+
+    ``clips=False`` leaves out every clip's captions and scores (predictions that may not be published);
+    the record then cannot be compared clip by clip.
+    """
     spec = read_spec(run_dir)
     scores = _read_json(run_dir / SCORES, f"run `fecbench score {run_dir}` first")
     if scores.get("run_id") != spec.identity_hash():
@@ -93,7 +97,7 @@ def make_record(
         metrics=metrics,
         per_source=per_source(predictions, clip_scores_by_id, metrics, bootstrap=resamples, seed=seed),
         examples=chosen,
-        clips=clip_scores(predictions, clip_scores_by_id),
+        clips=clip_scores(predictions, clip_scores_by_id) if clips else [],
         bootstrap=Bootstrap(resamples=resamples, seed=seed, level=float(bootstrap.get("level", 0.95))),
         timestamps=Timestamps(
             scored_at=str(scores.get("scored_at", "")),
