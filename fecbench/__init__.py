@@ -21,6 +21,7 @@ __all__ = [
     "__version__",
     "build_leaderboard",
     "check_data",
+    "compare",
     "hookimpl",
     "list_models",
     "make_demo",
@@ -29,14 +30,18 @@ __all__ = [
     "score",
 ]
 
-_API = {"run", "score", "list_models", "check_data", "make_demo", "build_leaderboard", "merge"}
+_API = {"run", "score", "list_models", "check_data", "make_demo", "build_leaderboard", "merge", "compare"}
 
 if TYPE_CHECKING:
-    from fecbench.api import build_leaderboard, check_data, list_models, make_demo, merge, run, score
+    from fecbench.api import build_leaderboard, check_data, compare, list_models, make_demo, merge, run, score
 
 
 def __getattr__(name: str) -> Any:
     # The API pulls in the runner, video and metric modules; load them on first use only.
+    if name == "results":  # ``fecbench.results.load(...)`` without importing the submodule first
+        import importlib
+
+        return importlib.import_module("fecbench.results")
     if name in _API:
         from fecbench import api
 

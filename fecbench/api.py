@@ -50,6 +50,7 @@ def run(
     seed: int = 0,
     frame_cache: bool = True,
     decode_workers: int = 2,
+    thumbnails: bool = True,
     progress: bool = False,
     score: bool = True,
     judge: str | None = DEFAULT_JUDGE,
@@ -70,6 +71,7 @@ def run(
     ``i`` (0-based) of ``n`` of the selected clips (join the shards with :func:`merge`). ``ray``
     (``"local"``, ``"auto"`` or a cluster address) and/or ``workers`` > 1 run ``workers`` model
     replicas data-parallel on Ray, each with ``gpus_per_worker`` GPUs (see docs/scaling.md).
+    ``thumbnails`` writes a small JPEG strip of each clip's frames into ``thumbs/`` (local runs).
     """
     from fecbench.runner.batching import BatchSize
     from fecbench.runner.execute import execute_run
@@ -139,6 +141,7 @@ def run(
         batch=batch,
         frame_cache=frame_cache,
         decode_workers=decode_workers,
+        thumbnails=thumbnails,
     )
     result = execute_run(spec, run_dir, clips, roots, config, ray=ray_options, progress=progress)
     if score:
@@ -378,13 +381,15 @@ def record_run(
     name: str | None = None,
     examples: int = 3,
     notes: str = "",
+    clips: bool = True,
 ) -> Path:
-    """Write the result record of a scored run folder (default ``results/runs/<name>-<run id>.json``)."""
+    """Write the result record of a scored run folder (default ``results/runs/<name>-<run id>.json``);
+    ``clips=False`` leaves out the clip-level captions and scores that paired comparisons need."""
     from fecbench_leaderboard.records import dump_record
     from fecbench_leaderboard.runfolder import make_record
     from fecbench_leaderboard.summarize import slugify
 
-    record = make_record(Path(run_dir), name=name, examples=examples, notes=notes)
+    record = make_record(Path(run_dir), name=name, examples=examples, notes=notes, clips=clips)
     path = Path(out) if out else Path("results") / "runs" / f"{slugify(record.name)}-{record.run_id}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(dump_record(record), encoding="utf-8")
@@ -396,3 +401,34 @@ def leaderboard_server(site_dir: str | Path, *, host: str = "127.0.0.1", port: i
     from fecbench_leaderboard.serve import make_server
 
     return make_server(Path(site_dir), host, port)
+
+
+def compare(
+    run_a: str | Path, run_b: str | Path, *, resamples: int | None = None, seed: int | None = None, moved: int = 5
+) -> Any:
+    """Paired comparison of two runs of one track (run folders or record files): per metric and source,
+    B - A with a paired bootstrap interval and the share of resamples where its sign holds, and the
+    clips that moved most. Runs on different tracks are an error that names the settings that differ.
+    Returns a :class:`fecbench.compare.Comparison` (``as_dict()`` for JSON)."""
+    from fecbench.compare import compare_records, load_run
+
+    if resamples is not None and resamples < 0:
+        raise ConfigError(f"--bootstrap must be 0 or more, got {resamples}")
+    a, b = load_run(Path(run_a)), load_run(Path(run_b))
+    return compare_records(a, b, resamples=resamples, seed=seed, moved=moved)
+
+
+def results_table(paths: list[str | Path], *, reported: bool = True) -> Any:
+    """The tidy pandas DataFrame of runs and reported rows (see :func:`fecbench.results.load`)."""
+    from fecbench.results import load
+
+    return load(paths, reported=reported)
+
+
+def export_results(paths: list[str | Path], out: str | Path, fmt: str, *, reported: bool = True) -> Path:
+    """Write the results table as csv, parquet or json (``fecbench leaderboard export``)."""
+    from fecbench.results import EXPORT_FORMATS, export, load
+
+    if fmt not in EXPORT_FORMATS:
+        raise ConfigError(f"--format must be one of {', '.join(EXPORT_FORMATS)}, got {fmt!r}")
+    return export(load(paths, reported=reported), out, fmt)

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from fecbench.cli_judges import judge_app, judges
+from fecbench.cli_results import register_results_commands
 from fecbench.errors import FecbenchError
 from fecbench.terminal import err, out, print_data_check, print_model_details, print_model_table, print_scores
 
@@ -88,6 +89,9 @@ def run(
     decode_workers: Annotated[
         int, typer.Option(help="Background decoding workers (processes on Linux, threads elsewhere).")
     ] = 2,
+    thumbnails: Annotated[
+        bool, typer.Option(help="Write a small JPEG strip of each clip's frames into the run folder (thumbs/).")
+    ] = True,
     score: Annotated[bool, typer.Option(help="Score the run when it finishes.")] = True,
     judge: JudgeOpt = None,
     judge_args: JudgeArgsOpt = None,
@@ -139,6 +143,7 @@ def run(
             seed=seed,
             frame_cache=frame_cache,
             decode_workers=decode_workers,
+            thumbnails=thumbnails,
             progress=True,
             score=score,
             judge=judge_name,
@@ -347,11 +352,12 @@ def leaderboard_record(
     name: Annotated[str | None, typer.Option("--name", help="How the run is named on the pages.")] = None,
     examples: Annotated[int, typer.Option(help="Worst and best clips kept for the run's page (each).")] = 3,
     notes: Annotated[str, typer.Option(help="Free text shown on the run's page (hardware, caveats).")] = "",
+    clips: Annotated[bool, typer.Option(help="Keep every clip's captions and scores (for paired comparisons).")] = True,
 ) -> None:
     """Turn a scored run folder into a result record to add to results/ by pull request."""
     from fecbench import api
 
-    path = api.record_run(run_dir, out_path, name=name, examples=examples, notes=notes)
+    path = api.record_run(run_dir, out_path, name=name, examples=examples, notes=notes, clips=clips)
     out.print(f"record: {path}", highlight=False, markup=False)
 
 
@@ -373,6 +379,9 @@ def leaderboard_serve(
         pass
     finally:
         server.server_close()
+
+
+register_results_commands(app, leaderboard_app)  # fecbench compare, fecbench leaderboard export
 
 
 def main() -> None:

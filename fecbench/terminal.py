@@ -10,9 +10,10 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from fecbench.display import format_score
+from fecbench.display import format_metric, format_score
 
 if TYPE_CHECKING:
+    from fecbench.compare import Comparison
     from fecbench.data.check import SourceReport
 
 out = Console()
@@ -233,3 +234,52 @@ def print_data_check(reports: list[SourceReport]) -> None:
             out.print(f"  missing    {r.source}: {example}")
         for example in r.unreadable_examples:
             out.print(f"  unreadable {r.source}: {example}")
+
+
+def print_comparison(result: Comparison, *, sources: bool = True) -> None:
+    """B - A per metric (and per source) with the paired interval and the sign's share, then the clips that moved."""
+    out.print(f"A: {result.a}  ({result.a_run_id})", highlight=False, markup=False)
+    out.print(f"B: {result.b}  ({result.b_run_id})", highlight=False, markup=False)
+    out.print(f"track: {result.track}", highlight=False, markup=False)
+    only = f"; only in A: {result.only_a}, only in B: {result.only_b}" if result.only_a or result.only_b else ""
+    out.print(
+        f"{result.shared} shared clips{only}; paired bootstrap, {result.resamples} resamples, seed {result.seed}",
+        highlight=False,
+        markup=False,
+    )
+    shown = [d for d in result.differences if sources or d.source == "all"]
+    by_source = any(d.source != "all" for d in shown)
+    table = Table(title=f"B - A ({result.level:.0%} paired intervals)")
+    table.add_column("metric")
+    if by_source:
+        table.add_column("source")
+    for name in ("n", "A", "B", "B - A"):
+        table.add_column(name, justify="right")
+    table.add_column("interval", justify="right", no_wrap=True)
+    table.add_column("sign holds", justify="right", no_wrap=True)
+    for d in shown:
+        interval = "-" if d.ci_low is None else f"[{format_metric(d.metric, d.ci_low, signed=True)}, "
+        interval += "" if d.ci_high is None else f"{format_metric(d.metric, d.ci_high, signed=True)}]"
+        style = "bold" if d.distinguishable else ""
+        cells = [d.metric if d.source == "all" else ""] + ([d.source] if by_source else [])
+        table.add_row(
+            *cells,
+            str(d.n),
+            format_metric(d.metric, d.a),
+            format_metric(d.metric, d.b),
+            format_metric(d.metric, d.diff, signed=True),
+            interval,
+            "-" if d.sign_share is None else f"{d.sign_share:.1%}",
+            style=style,
+        )
+    out.print(table)
+    out.print("bold: the interval excludes 0 (not a tie)", highlight=False, markup=False)
+    if result.moved:
+        out.print(f"clips that moved most ({result.moved[0].metric} per clip):", highlight=False, markup=False)
+    for clip in result.moved:
+        score = f"{format_metric(clip.metric, clip.a)} -> {format_metric(clip.metric, clip.b)}"
+        lines = [f"  clip {clip.id} ({clip.source}): {score} ({format_metric(clip.metric, clip.delta, signed=True)})"]
+        for label, text in (("reference", clip.reference), ("A", clip.prediction_a), ("B", clip.prediction_b)):
+            lines.append(f"    {label}: " + text.strip().replace("\n", "\n" + " " * (len(label) + 6)))
+        for line in lines:
+            out.print(line, soft_wrap=True, highlight=False, markup=False)

@@ -35,7 +35,8 @@ from fecbench_leaderboard.records import (
     load_record,
 )
 from fecbench_leaderboard.runfolder import make_record
-from fecbench_leaderboard.summarize import clip_view, summarize
+from fecbench_leaderboard.runpage import clip_view
+from fecbench_leaderboard.summarize import summarize
 from fecbench_leaderboard.views import safe_url
 
 from fecbench import api
@@ -551,10 +552,17 @@ def test_charts_are_inline_svg_with_intervals() -> None:
             ChartGroup("measured", [ChartRow("<b>a</b>", 0.3, 0.25, 0.35), ChartRow("b", 0.1, 0.05, 0.2)]),
             ChartGroup("reported", [ChartRow("paper", 0.418, reported=True, text="0.418")]),
         ],
+        metric="cider",
     )
     assert svg.startswith("<svg") and svg.count("<circle") == 2 and svg.count("<polygon") == 1
     assert svg.count('class="ci"') == 6 and "&lt;b&gt;a&lt;/b&gt;" in svg and "<b>" not in svg
-    assert "0.418 (reported)" in svg and "0.3000 [0.2500, 0.3500]" in svg
+    assert "0.418 (reported)" in svg and "0.300 [0.250, 0.350]" in svg
+    # a tiny CIDEr-D is written at its scale, never in scientific notation (it once read 1.766e-05)
+    tiny = interval_chart("CIDEr", [ChartGroup("m", [ChartRow("a", 1.766e-05, 8.504e-08, 3.851e-05)])], metric="cider")
+    assert "0.000 [0.000, 0.000]" in tiny and "e-0" not in tiny
+    # the chart widens for a long value text instead of cutting it at its edge
+    wide = interval_chart("T", [ChartGroup("m", [ChartRow("a", 0.5, 0.4, 0.6, text="x" * 60)])], metric="tem")
+    assert 'width="800"' not in wide
 
 
 # ---------------------------------------------------------------- escaping
@@ -564,7 +572,7 @@ ALLOWED_TAGS = {
     "html", "head", "meta", "title", "link", "style", "body", "header", "nav", "main", "footer", "a", "h1", "h2",
     "h3", "h4", "h5", "p", "span", "em", "code", "section", "article", "div", "table", "thead", "tbody", "tr", "th",
     "td", "dl", "dt", "dd", "ul", "ol", "li", "figure", "svg", "g", "text", "line", "circle", "polygon",
-    "script",
+    "script", "details", "summary", "figcaption", "strong",
 }  # fmt: skip
 
 

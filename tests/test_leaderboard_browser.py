@@ -16,6 +16,7 @@ turns the skip into a failure.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -31,6 +32,7 @@ from test_leaderboard import (
     evil_record,
     evil_reported,
     fec_clips,
+    make_run,
     standard_runs,
 )
 
@@ -77,6 +79,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         plugin_manager.cache_clear()
         clips = fec_clips(test_json)
         runs = standard_runs(root / "runs", clips)
+        # judge-free terse captions: a CIDEr-D near 1e-25, once printed in scientific notation and cut off in charts
+        runs["terse"] = make_run(root / "runs", "terse", clips, lambda i, c: "The person smiles.", judge=None)
         inputs = [*runs.values(), evil_record(root, clips), evil_reported(root), RESULTS / "reported"]
         api.build_leaderboard(inputs, root / "site")
     plugin_manager.cache_clear()
@@ -153,7 +157,9 @@ def test_site_in_chromium_from_file(site: Path, browser: Any, capsys: pytest.Cap
     page.click(f"{table} th:first-child button")
     assert column(page, table, "th:first-child") == ["1", "2", "3"]
     assert page.get_attribute(f"{table} th:first-child", "aria-sort") == "ascending"
-    # the paper's table (after the crafted copy of it) sorts on its own
+    # the paper's table (after the crafted copy of it), collapsed below the measured runs, sorts on its own
+    assert not page.is_visible("section#reported-2 table")
+    page.click("details.reported-sets > summary")
     reported = "section#reported-2 table"
     page.click(f"{reported} th[data-metric='tem'] button")
     figures = column(page, reported, "[data-metric='tem']")
@@ -169,7 +175,8 @@ def test_site_in_chromium_from_file(site: Path, browser: Any, capsys: pytest.Cap
     # every page: its links resolve and the crafted record changed nothing (no extra script, element or
     # handler; its strings are text)
     pages = [site / "index.html", site / "charts.html", site / "metrics.html", *sorted((site / "runs").glob("*.html"))]
-    assert len(pages) == 3 + 4
+    pages += sorted((site / "compare").glob("*.html"))
+    assert len(pages) == 3 + 5 + 3  # 5 runs; 3 compare pages, one per pair of the keyword judge's track
     ids: dict[Path, set[str]] = {}
     links: list[tuple[Path, Path, str]] = []
     external: set[str] = set()
@@ -199,6 +206,7 @@ def test_site_in_chromium_from_file(site: Path, browser: Any, capsys: pytest.Cap
         assert target in ids, (source, target)  # every in-site link is one of the site's pages
         assert not fragment or fragment in ids[target], (source, target, fragment)
     assert len(links) > 40 and sum(1 for *_, f in links if f) > 10
+    assert sum(1 for _, target, _ in links if target.parent.name == "compare") >= 3  # every compare page is linked
     assert external == {"https://arxiv.org/abs/2501.07978", "https://github.com/HumanMLLM/HumanOmni"}
     evil_page = next(p for p in pages if p.parent.name == "runs" and p.name.startswith("script-alert"))
     page.goto(evil_page.as_uri())
@@ -222,7 +230,7 @@ def test_site_in_chromium_from_a_static_host(site: Path, browser: Any) -> None:
         watch = Watch(page)
         response = page.goto(f"{origin}/")
         assert response is not None and response.status == 200
-        assert page.locator("table.ranking tbody tr").count() == 4  # three runs + the other judge's track
+        assert page.locator("table.ranking tbody tr").count() == 5  # three runs + the other judge's + no judge
         link = page.locator("table.ranking a").first
         name = link.inner_text()
         with page.expect_navigation():
@@ -236,3 +244,80 @@ def test_site_in_chromium_from_a_static_host(site: Path, browser: Any) -> None:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_measured_runs_lead_numbers_are_plain_and_no_chart_label_is_clipped(
+    site: Path, browser: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto((site / "index.html").as_uri())
+    # order: the measured runs come first; the authors' rows follow, collapsed, and below them when opened
+    measured_y = page.eval_on_selector_all(
+        "table.ranking tbody tr", "rows => rows.map(r => r.getBoundingClientRect().bottom + window.scrollY)"
+    )
+    summary_y = page.eval_on_selector(
+        "details.reported-sets > summary", "s => s.getBoundingClientRect().top + window.scrollY"
+    )
+    assert measured_y and max(measured_y) < summary_y
+    assert not page.is_visible("tr.reported")  # collapsed
+    page.click("details.reported-sets > summary")
+    reported_y = page.eval_on_selector_all(
+        "tr.reported", "rows => rows.map(r => r.getBoundingClientRect().top + window.scrollY)"
+    )
+    assert reported_y and min(reported_y) > max(measured_y)
+    # ties: the track's rule is stated
+    assert "marks a run tied with the run ranked just above it" in page.inner_text("main")
+
+    shots = artifacts_dir()
+    kinds = {
+        "index": site / "index.html",
+        "charts": site / "charts.html",
+        "run": next((site / "runs").glob("strong*.html")),
+        "compare": next((site / "compare").glob("*.html")),
+    }
+    for kind, path in kinds.items():
+        page.goto(path.as_uri())
+        text = page.inner_text("body")
+        # numbers at their metric's scale: never scientific notation anywhere on the page
+        assert not re.search(r"\de[-+]\d", text), (kind, re.search(r".{20}\de[-+]\d.{10}", text))
+        # every SVG text lies wholly inside its chart: no label is cut at the edge
+        clipped = page.evaluate(
+            """() => [...document.querySelectorAll("svg.chart")].flatMap(svg => {
+                const box = svg.getBoundingClientRect();
+                return [...svg.querySelectorAll("text")].map(t => [t.textContent, t.getBoundingClientRect()])
+                    .filter(([_, r]) => r.left < box.left - 0.5 || r.right > box.right + 0.5
+                        || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5)
+                    .map(([text]) => text);
+            })"""
+        )
+        assert clipped == [], (kind, clipped)
+        page.screenshot(path=str(shots / f"leaderboard-{kind}.png"), full_page=True)
+    assert page.locator("svg.chart").count() == 0  # the last page is the compare page
+    with capsys.disabled():
+        print(f"\nleaderboard screenshots: {shots}/leaderboard-{{index,charts,run,compare}}.png")
+    page.close()
+
+
+def test_the_compare_page_of_two_runs(site: Path, browser: Any) -> None:
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    watch = Watch(page)
+    page.goto((site / "index.html").as_uri())
+    link = page.locator("p.compares a", has_text=re.compile(r"^strong .* vs weak "))
+    label = link.inner_text()
+    with page.expect_navigation():
+        link.click()
+    upper, lower = label.split(" vs ")
+    assert page.inner_text("h1.compare-title") == f"{upper} vs {lower}"
+    rows = page.locator("table.compare tbody tr")
+    assert rows.count() >= 4 * 8  # every metric, overall and for each of the seven sources
+    overall = page.locator("table.compare tr.overall")
+    tem = overall.filter(has=page.locator("td:first-child", has_text=re.compile(r"^TEM$"))).locator("td")
+    tem = tem.all_inner_texts()
+    assert tem[1] == "all" and re.fullmatch(r"[+-]\d\.\d{3}", tem[5]) and tem[6].startswith("[")
+    assert re.fullmatch(r"\d+\.\d%", tem[7])
+    moved = page.locator("article.clip")
+    assert moved.count() >= 1 and moved.first.locator("h5").count() == 3  # reference, A's and B's caption
+    page.click("text=their track on the ranking")
+    assert page.url.endswith("index.html#" + page.url.split("#")[1])
+    assert watch.errors == [] and watch.dialogs == []
+    page.close()

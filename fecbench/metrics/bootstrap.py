@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-__all__ = ["bootstrap_interval", "multiplicities", "resamples"]
+__all__ = ["bootstrap_interval", "bootstrap_values", "multiplicities", "percentile_interval", "resamples"]
 
 
 def resamples(n: int, B: int = 1000, seed: int = 0) -> Iterator[np.ndarray]:
@@ -30,13 +30,22 @@ def multiplicities(indices: np.ndarray, n: int) -> np.ndarray:
     return np.bincount(indices, minlength=n)
 
 
+def bootstrap_values(statistic: Callable[[np.ndarray], float], n: int, *, B: int = 1000, seed: int = 0) -> np.ndarray:
+    """``statistic`` of each of ``B`` resamples of ``n`` clips (the same resamples for the same ``n`` and seed)."""
+    if B < 1:
+        raise ValueError("B must be at least 1")
+    return np.fromiter((statistic(idx) for idx in resamples(n, B, seed)), dtype=float, count=B)
+
+
+def percentile_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    """The central ``level`` percentile interval (linear interpolation) of bootstrap values."""
+    tail = (1.0 - level) / 2.0 * 100.0
+    lo, hi = np.percentile(values, [tail, 100.0 - tail])
+    return float(lo), float(hi)
+
+
 def bootstrap_interval(
     statistic: Callable[[np.ndarray], float], n: int, *, B: int = 1000, seed: int = 0, level: float = 0.95
 ) -> tuple[float, float]:
     """Percentile interval (linear interpolation) of ``statistic`` over ``B`` resamples of ``n`` clips."""
-    if B < 1:
-        raise ValueError("B must be at least 1")
-    values = np.fromiter((statistic(idx) for idx in resamples(n, B, seed)), dtype=float, count=B)
-    tail = (1.0 - level) / 2.0 * 100.0
-    lo, hi = np.percentile(values, [tail, 100.0 - tail])
-    return float(lo), float(hi)
+    return percentile_interval(bootstrap_values(statistic, n, B=B, seed=seed), level)

@@ -119,7 +119,13 @@ def _run_here(
                 auto=config.batch.auto,
             )
             run_batches(
-                queue, generator, store, load_frames=ahead.load, decode_workers=config.decode_workers, on_progress=tick
+                queue,
+                generator,
+                store,
+                load_frames=ahead.load,
+                decode_workers=config.decode_workers,
+                on_progress=tick,
+                thumbs_dir=run_dir if config.thumbnails else None,
             )
         finally:
             adapter.close()

@@ -20,6 +20,7 @@ from fecbench.runner.batching import BatchGenerator, DecodedBatch, batch_results
 from fecbench.runner.plan import Batch, BatchQueue, PlannedClip
 from fecbench.runner.prefetch import prefetched
 from fecbench.runner.store import RunStore
+from fecbench.runner.thumbs import write_thumbnail
 from fecbench.video.decode import SampledFrames
 
 
@@ -31,13 +32,21 @@ def run_batches(
     load_frames: Callable[[Path], SampledFrames],
     decode_workers: int = 2,
     on_progress: Callable[[int, int], None] | None = None,
+    thumbs_dir: Path | None = None,
 ) -> None:
-    """Run every queued clip; ``on_progress(done, failed)`` is called after each commit."""
+    """Run every queued clip; ``on_progress(done, failed)`` is called after each commit.
+
+    With ``thumbs_dir`` (the run folder), each decoded clip's frames are also written there as a small
+    JPEG strip (:mod:`fecbench.runner.thumbs`), in the decoding thread.
+    """
 
     def load(item: PlannedClip) -> SampledFrames:
         if item.path is None:
             raise missing_video_error(item)
-        return load_frames(item.path)
+        sampled = load_frames(item.path)
+        if thumbs_dir is not None:
+            write_thumbnail(thumbs_dir, item.clip.id, sampled.frames)
+        return sampled
 
     def next_batch() -> list[PlannedClip] | None:
         batch: Batch | None = queue.take(generator.size)

@@ -41,6 +41,8 @@ class ReplicaConfig:
     batch: BatchSize
     frame_cache: bool = True
     decode_workers: int = 2
+    #: write a small JPEG strip of each clip's frames into the run folder (local runs; not on Ray replicas)
+    thumbnails: bool = True
 
 
 @dataclass

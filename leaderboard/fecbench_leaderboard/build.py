@@ -59,10 +59,10 @@ def default_reported(directory: Path | None = None) -> list[ReportedSet]:
     return sets
 
 
-def build_site(paths: list[Path], out_dir: Path, *, reported: bool = True) -> Path:
-    """Render the leaderboard of ``paths`` into ``out_dir``; returns the index page."""
+def gather(paths: list[Path], *, reported: bool = True) -> tuple[list[RunRecord], list[ReportedSet]]:
+    """The run records and reported sets a site (and its table, :func:`fecbench.results.load`) is made of."""
     if not paths:
-        raise ConfigError("leaderboard build: give at least one run folder, record file or folder of records")
+        raise ConfigError("give at least one run folder, record file or folder of records")
     records = [r for _, r in collect(paths)]
     runs = [r for r in records if isinstance(r, RunRecord)]
     sets = [r for r in records if isinstance(r, ReportedSet)]
@@ -70,4 +70,12 @@ def build_site(paths: list[Path], out_dir: Path, *, reported: bool = True) -> Pa
         sets = []
     elif not sets:
         sets = default_reported()
+    return runs, sets
+
+
+def build_site(paths: list[Path], out_dir: Path, *, reported: bool = True) -> Path:
+    """Render the leaderboard of ``paths`` into ``out_dir``; returns the index page."""
+    if not paths:
+        raise ConfigError("leaderboard build: give at least one run folder, record file or folder of records")
+    runs, sets = gather(paths, reported=reported)
     return render_site(summarize(runs, sets), out_dir)

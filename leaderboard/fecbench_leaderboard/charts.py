@@ -2,7 +2,9 @@
 
 One chart shows one metric: a dot per measured run with its 95% interval as a whisker, and the
 figures reported by others as hollow diamonds in a group of their own (they publish no interval).
-Every label is escaped here, since SVG inlined in HTML is markup like any other.
+Every label is escaped here, since SVG inlined in HTML is markup like any other. Numbers are
+written at their metric's scale, and the chart is as wide as its longest value text needs, so no
+label is ever cut at the SVG's edge.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
-from fecbench.display import format_score
+from fecbench.display import decimals, format_metric
 
 WIDTH = 800
 LABEL_X = 8
@@ -23,6 +25,9 @@ VALUE_X = 612
 ROW = 20
 TOP = 14
 AXIS = 26
+#: a generous width per character of the 12px labels (digits and brackets are narrower)
+CHAR_WIDTH = 7.5
+MARGIN = 12
 
 
 @dataclass(frozen=True)
@@ -61,11 +66,16 @@ def _num(x: float) -> str:
     return f"{x:.2f}"
 
 
-def interval_chart(title: str, groups: list[ChartGroup], *, maximum: float | None = None) -> Markup:
+def interval_chart(title: str, groups: list[ChartGroup], *, maximum: float | None = None, metric: str = "") -> Markup:
     """An SVG chart of one metric; ``maximum`` caps the axis for bounded metrics (ROUGE-L: 1, ratings: 5)."""
     groups = [g for g in groups if g.rows]
+    texts = [_value_text(r, metric) for g in groups for r in g.rows]
+    width = max(WIDTH, round(VALUE_X + CHAR_WIDTH * max((len(t) for t in texts), default=0) + MARGIN))
+    width = max(width, round(LABEL_X + CHAR_WIDTH * max((len(g.title) for g in groups), default=0) + MARGIN))
     tops = [max(r.value, r.high if r.high is not None else r.value) for g in groups for r in g.rows]
     end = nice_ceiling(max(tops, default=1.0))
+    if metric:  # an axis finer than the numbers are written would only repeat "0.000"
+        end = max(end, 5 * 10 ** -decimals(metric))
     if maximum is not None:
         end = min(end, maximum)
 
@@ -83,7 +93,7 @@ def interval_chart(title: str, groups: list[ChartGroup], *, maximum: float | Non
             label = escape(_shorten(row.label))
             lines.append(
                 f'<g class="{"reported" if row.reported else "measured"}"><title>{escape(row.label)}: '
-                f"{escape(_value_text(row))}</title>"
+                f"{escape(_value_text(row, metric))}</title>"
                 f'<text class="label" x="{LABEL_X}" y="{_num(mid + 4)}">{label}</text>'
             )
             if row.low is not None and row.high is not None:
@@ -100,7 +110,9 @@ def interval_chart(title: str, groups: list[ChartGroup], *, maximum: float | Non
                 lines.append(f'<polygon class="mark" points="{points}"/>')
             else:
                 lines.append(f'<circle class="mark" cx="{_num(cx)}" cy="{_num(mid)}" r="4"/>')
-            lines.append(f'<text class="value" x="{VALUE_X}" y="{_num(mid + 4)}">{escape(_value_text(row))}</text></g>')
+            lines.append(
+                f'<text class="value" x="{VALUE_X}" y="{_num(mid + 4)}">{escape(_value_text(row, metric))}</text></g>'
+            )
     axis_y = y + 8
     ticks = []
     for i in range(6):
@@ -112,8 +124,8 @@ def interval_chart(title: str, groups: list[ChartGroup], *, maximum: float | Non
         )
     height = axis_y + AXIS
     return Markup(
-        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {_num(height)}" '
-        f'width="{WIDTH}" height="{_num(height)}" role="img" aria-label="{escape(title)}">'
+        f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {_num(height)}" '
+        f'width="{width}" height="{_num(height)}" role="img" aria-label="{escape(title)}">'
         + "".join(ticks)
         + f'<line class="axis" x1="{PLOT_LEFT}" x2="{PLOT_RIGHT}" y1="{_num(axis_y)}" y2="{_num(axis_y)}"/>'
         + "".join(lines)
@@ -121,12 +133,13 @@ def interval_chart(title: str, groups: list[ChartGroup], *, maximum: float | Non
     )
 
 
-def _value_text(row: ChartRow) -> str:
-    text = row.text or format_score(row.value)
+def _value_text(row: ChartRow, metric: str = "") -> str:
+    text = row.text or format_metric(metric, row.value)
     if row.low is not None and row.high is not None:
-        return f"{text} [{format_score(row.low)}, {format_score(row.high)}]"
+        return f"{text} [{format_metric(metric, row.low)}, {format_metric(metric, row.high)}]"
     return f"{text} (reported)" if row.reported else text
 
 
 def _tick(value: float) -> str:
-    return f"{value:g}"
+    """An axis label in plain decimals (never scientific notation)."""
+    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"

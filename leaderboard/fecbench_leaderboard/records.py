@@ -4,7 +4,8 @@ Two kinds share one envelope (``record_version`` and ``kind``):
 
 - ``"run"``: one scored run of fecbench (:class:`RunRecord`), made from a run folder by
   ``fecbench leaderboard record``; it carries everything a page shows, so the site never needs the
-  run folder (whose predictions may not be publishable).
+  run folder. Its ``clips`` (every clip's captions and per-clip scores, for paired comparisons) can be
+  left out with ``--no-clips`` when the predictions may not be published.
 - ``"reported"``: figures published by someone else (:class:`ReportedSet`), such as the paper's
   table, with their source; they are shown as such and never ranked with measured runs.
 
@@ -16,6 +17,8 @@ field, never a silently skipped file. An older ``record_version`` is upgraded by
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 from collections.abc import Callable, Iterable
@@ -168,6 +171,10 @@ class AutodqExplanation(_Strict):
     prediction_labels: list[Relation]
 
 
+#: largest thumbnail strip a record may carry (base64 characters): a few small frames, never a video
+MAX_THUMBNAIL_CHARS = 200_000
+
+
 class ClipExample(_Strict):
     """One clip shown on a run page: reference against prediction, its scores and the event verdicts."""
 
@@ -181,6 +188,19 @@ class ClipExample(_Strict):
     autodq: AutodqExplanation | None = None
     tem: TemExplanation | None = None
     judge_failures: list[str] = Field(default_factory=list)
+    #: the frames the model saw, one small JPEG strip (base64), written at run time into ``thumbs/``
+    thumbnail: str | None = Field(default=None, max_length=MAX_THUMBNAIL_CHARS)
+
+    @model_validator(mode="after")
+    def _thumbnail_is_a_jpeg(self) -> ClipExample:
+        if self.thumbnail is not None:
+            try:
+                data = base64.b64decode(self.thumbnail, validate=True)
+            except binascii.Error as exc:
+                raise ValueError(f"thumbnail: not base64 ({exc})") from exc
+            if not data.startswith(b"\xff\xd8\xff"):
+                raise ValueError("thumbnail: not a JPEG image")
+        return self
 
     @model_validator(mode="after")
     def _indices_in_range(self) -> ClipExample:
@@ -204,6 +224,22 @@ class ClipExample(_Strict):
             if any(not 1 <= j <= n_pred for j in preds):
                 raise ValueError(f"tem: a predicted event index is outside 1..{n_pred}")
         return self
+
+
+class ClipScore(_Strict):
+    """One scored clip of a run, for paired comparisons between runs of a track (``fecbench compare``).
+
+    ``scores`` holds the per-clip values the corpus formulas take: ``cider`` and ``rouge_l``,
+    ``autodq_recall``/``autodq_precision``, ``tem_recall``/``tem_precision``, ``vcgpt_<dimension>``; a
+    metric whose judge answer failed for the clip is absent. The captions let CIDEr-D's document
+    frequencies be recomputed on any resample of the clips two runs share.
+    """
+
+    id: str
+    source: str
+    reference: str
+    prediction: str
+    scores: dict[str, float] = Field(default_factory=dict)
 
 
 class Examples(_Strict):
@@ -245,6 +281,8 @@ class RunRecord(_Strict):
     metrics: dict[str, Metric]
     per_source: list[SourceResult] = Field(default_factory=list)
     examples: Examples | None = None
+    #: every scored clip's numbers (empty in records made before fecbench kept them): paired comparisons
+    clips: list[ClipScore] = Field(default_factory=list)
     bootstrap: Bootstrap | None = None
     timestamps: Timestamps = Field(default_factory=Timestamps)
     versions: dict[str, str] = Field(default_factory=dict)

@@ -49,15 +49,15 @@ def environment() -> jinja2.Environment:
 
 
 def render_site(site: Site, out_dir: Path) -> Path:
-    """Write index, charts, metrics and one page per run under ``out_dir``; returns the index path."""
+    """Write index, charts, metrics, one page per run and the compare pages under ``out_dir``; returns the index."""
     env = environment()
     css, js = _asset("style.css").strip(), _asset("sort.js").strip()
     if "</" in js or "</" in css:
         raise AssertionError("an inlined asset must not contain '</'")
-    runs_dir = out_dir / "runs"
-    runs_dir.mkdir(parents=True, exist_ok=True)
-    for stale in runs_dir.glob("*.html"):
-        stale.unlink()  # pages of runs no longer in the records must not linger behind dead links
+    for folder in ("runs", "compare"):
+        (out_dir / folder).mkdir(parents=True, exist_ok=True)
+        for stale in (out_dir / folder).glob("*.html"):
+            stale.unlink()  # pages of runs no longer in the records must not linger behind dead links
     common = {"site": site, "css": Markup(css)}
     for name in PAGES:
         uses_js = name == "index.html"
@@ -69,4 +69,8 @@ def render_site(site: Site, out_dir: Path) -> Path:
     for page in site.runs:
         html = template.render(**common, page=page, root="../", js="", csp=csp(css, None))
         (out_dir / page.path).write_text(html, encoding="utf-8")
+    template = env.get_template("compare.html")
+    for pair in site.compares:
+        html = template.render(**common, page=pair, root="../", js="", csp=csp(css, None))
+        (out_dir / pair.path).write_text(html, encoding="utf-8")
     return out_dir / "index.html"

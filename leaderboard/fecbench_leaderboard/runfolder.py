@@ -20,6 +20,7 @@ from typing import Any
 from fecbench.errors import ConfigError
 from fecbench.runner.outputs import CLIP_SCORES, SCORES, read_predictions, read_spec
 from fecbench_leaderboard.catalog import FEC_BENCH_SOURCES
+from fecbench_leaderboard.clipdata import attach_thumbnails, clip_scores
 from fecbench_leaderboard.records import (
     BenchmarkInfo,
     Bootstrap,
@@ -44,9 +45,13 @@ DEFAULT_EXAMPLES = 3
 
 
 def make_record(
-    run_dir: Path, *, name: str | None = None, examples: int = DEFAULT_EXAMPLES, notes: str = ""
+    run_dir: Path, *, name: str | None = None, examples: int = DEFAULT_EXAMPLES, notes: str = "", clips: bool = True
 ) -> RunRecord:
-    """The result record of a scored run folder; a folder that is not scored (or scored stale) is an error."""
+    """The result record of a scored run folder; a folder that is not scored (or scored stale) is an error.
+
+    ``clips=False`` leaves out every clip's captions and scores (predictions that may not be published);
+    the record then cannot be compared clip by clip.
+    """
     spec = read_spec(run_dir)
     scores = _read_json(run_dir / SCORES, f"run `fecbench score {run_dir}` first")
     if scores.get("run_id") != spec.identity_hash():
@@ -55,15 +60,17 @@ def make_record(
             f"{spec.identity_hash()!r}; run `fecbench score {run_dir}` again"
         )
     predictions = read_predictions(run_dir)
-    clip_scores = {str(c["id"]): c for c in _read_jsonl(run_dir / CLIP_SCORES, f"run `fecbench score {run_dir}`")}
+    clip_scores_by_id = {str(c["id"]): c for c in _read_jsonl(run_dir / CLIP_SCORES, f"run `fecbench score {run_dir}`")}
     metrics = {key: _metric(entry, scores) for key, entry in _flat_metrics(scores.get("metrics", {})).items()}
     bootstrap = scores.get("bootstrap") or {}
     resamples, seed = int(bootstrap.get("resamples", 1000)), int(bootstrap.get("seed", 0))
     model = spec.model
     checkpoint = str(model.args.get("pretrained") or model.loaded.get("checkpoint") or "")
     judge = scores.get("judge")
+    chosen = pick_examples(predictions, clip_scores_by_id, examples) if examples > 0 else None
+    attach_thumbnails(run_dir, chosen)
     return RunRecord(
-        name=name or (f"{model.name} ({checkpoint})" if checkpoint else model.name),
+        name=name or default_name(model.name, checkpoint, model.args),
         run_id=spec.identity_hash(),
         model=ModelInfo(
             name=model.name,
@@ -89,8 +96,9 @@ def make_record(
         n_failed=int(scores.get("n_failed", 0)),
         failures={str(k): int(v) for k, v in (scores.get("failures") or {}).items()},
         metrics=metrics,
-        per_source=per_source(predictions, clip_scores, metrics, bootstrap=resamples, seed=seed),
-        examples=pick_examples(predictions, clip_scores, examples) if examples > 0 else None,
+        per_source=per_source(predictions, clip_scores_by_id, metrics, bootstrap=resamples, seed=seed),
+        examples=chosen,
+        clips=clip_scores(predictions, clip_scores_by_id) if clips else [],
         bootstrap=Bootstrap(resamples=resamples, seed=seed, level=float(bootstrap.get("level", 0.95))),
         timestamps=Timestamps(
             scored_at=str(scores.get("scored_at", "")),
@@ -99,6 +107,16 @@ def make_record(
         versions={str(k): str(v) for k, v in spec.versions.items()},
         notes=notes,
     )
+
+
+def default_name(model: str, checkpoint: str, args: dict[str, Any]) -> str:
+    """A run's name on the pages: the model and its checkpoint, else its model arguments (two settings of one
+    model stay apart), else the model alone."""
+    if checkpoint:
+        return f"{model} ({checkpoint})"
+    if args:
+        return f"{model} ({', '.join(f'{k}={v}' for k, v in sorted(args.items()))})"
+    return model
 
 
 def _read_json(path: Path, advice: str) -> dict[str, Any]:

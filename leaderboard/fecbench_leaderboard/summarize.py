@@ -1,5 +1,10 @@
 """Everything the pages show, computed in Python before any template runs.
 
+Every number on the site comes from one table: :func:`fecbench.results.frame` of the records, the
+same frame ``fecbench leaderboard export`` writes and ``fecbench.results.load`` returns, so the
+page, the export and the API cannot disagree. Rankings, per-source tables, reported tables and
+charts are selections of its rows; the records supply only names, specs and example clips.
+
 Templates only lay out what this module hands them (text, numbers already formatted, sort keys,
 CSS classes from a fixed set), so a page's logic can be tested without a browser and no value
 from a record ever chooses markup. Strings from records stay plain strings here; jinja2's
@@ -8,34 +13,44 @@ autoescaping turns them into text on the page.
 
 from __future__ import annotations
 
-import json
 import re
+from collections.abc import Mapping
+from typing import Any
 
-from fecbench_leaderboard.catalog import FEC_BENCH_SOURCES, RANKING_ORDER, info, ordered
+from fecbench.results import MEASURED, REPORTED, SOURCE_ALL, frame
+from fecbench_leaderboard.catalog import RANKING_ORDER, info, ordered
 from fecbench_leaderboard.charts import ChartGroup, ChartRow, interval_chart
-from fecbench_leaderboard.records import ClipExample, ReportedSet, RunRecord
+from fecbench_leaderboard.comparepages import Comparisons, compare_pages, tie_marks, track_comparisons
+from fecbench_leaderboard.records import ReportedSet, RunRecord
+from fecbench_leaderboard.runpage import run_page
 from fecbench_leaderboard.tracks import Track, group_tracks, judge_check_label
 from fecbench_leaderboard.views import (
     DASH,
     Cell,
     ChartSection,
-    ClipView,
-    EventView,
     ReportedRowView,
     ReportedView,
     Row,
-    RunPage,
     Site,
-    SourceRow,
     TrackView,
-    fmt,
-    metric_cell,
+    frame_cell,
     safe_url,
 )
+
+Rows = list[Mapping[str, Any]]
 
 
 def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:48] or "run"
+
+
+def frame_rows(records: list[RunRecord], reported: list[ReportedSet]) -> tuple[Rows, Rows]:
+    """The results table's rows as plain dicts (missing values as None): measured ones per record, reported."""
+    table = frame(records, reported)
+    plain = table.astype(object).where(table.notna(), None)
+    rows = plain.to_dict("records")
+    measured = [r for r in rows if r["kind"] == MEASURED]
+    return measured, [r for r in rows if r["kind"] == REPORTED]
 
 
 def summarize(records: list[RunRecord], reported: list[ReportedSet]) -> Site:
@@ -50,52 +65,88 @@ def summarize(records: list[RunRecord], reported: list[ReportedSet]) -> Site:
             slug, k = f"{base}-{k}", k + 1
         taken.add(slug)
         slugs[id(record)] = slug
-    views = [_track_view(t, slugs) for t in tracks]
-    reported_views = [_reported_view(i, r) for i, r in enumerate(reported, start=1)]
-    pages = [
-        _run_page(record, view, slugs[id(record)])
-        for track, view in zip(tracks, views, strict=True)
-        for record in track.records
-    ]
-    used = {key for r in records for key in r.metrics} | {
-        key for r in reported for row in r.rows for key in row.metrics
-    }
+    measured, reported_rows = _rows_by_record(records, reported)
+    views, pages, compares = [], [], []
+    for track in tracks:
+        view, comparisons = _track_view(track, slugs, measured)
+        view.compares, track_compares = compare_pages(track, view, slugs, comparisons)
+        compares += track_compares
+        views.append(view)
+        pages += [run_page(r, view, slugs[id(r)], measured[id(r)]) for r in track.records]
+    reported_views = [_reported_view(i, r, reported_rows[i - 1]) for i, r in enumerate(reported, start=1)]
+    used = {key for rows in measured.values() for key in (r["metric"] for r in rows)}
+    used |= {r["metric"] for rows in reported_rows for r in rows}
     return Site(
         standard=[v for v in views if v.standard],
         other=[v for v in views if not v.standard],
         reported=reported_views,
         runs=pages,
-        charts=_charts(views, reported_views, tracks),
+        charts=_charts(views, reported_views, tracks, measured),
         metrics=[info(k) for k in ordered(used | set(RANKING_ORDER))],
         counts={"runs": len(records), "tracks": len(tracks), "reported": sum(len(r.rows) for r in reported)},
+        compares=compares,
     )
 
 
-def _ranking_metric(records: list[RunRecord]) -> str | None:
+def _rows_by_record(records: list[RunRecord], reported: list[ReportedSet]) -> tuple[dict[int, Rows], list[Rows]]:
+    """The frame's rows grouped by the record (or reported set) they came from, in frame order."""
+    measured_rows, reported_rows = frame_rows(records, reported)
+    measured: dict[int, Rows] = {id(r): [] for r in records}
+    counts = [len(r.metrics) + sum(len(s.metrics) for s in r.per_source) for r in records]
+    if sum(counts) != len(measured_rows):
+        raise AssertionError("the results table does not hold one row per metric and source of each record")
+    start = 0
+    for record, count in zip(records, counts, strict=True):
+        measured[id(record)] = measured_rows[start : start + count]
+        start += count
+    sets: list[Rows] = []
+    start = 0
+    for reported_set in reported:
+        count = sum(len(row.metrics) for row in reported_set.rows)
+        sets.append(reported_rows[start : start + count])
+        start += count
+    return measured, sets
+
+
+def _overall(rows: Rows) -> dict[str, Mapping[str, Any]]:
+    return {r["metric"]: r for r in rows if r["source"] == SOURCE_ALL}
+
+
+def _ranking_metric(records: list[RunRecord], measured: dict[int, Rows]) -> str | None:
     for key in RANKING_ORDER:
-        if all(r.metrics.get(key) is not None and r.metrics[key].value is not None for r in records):
+        values = [_overall(measured[id(r)]).get(key, {}).get("value") for r in records]
+        if all(v is not None for v in values):
             return key
     return None
 
 
-def _track_view(track: Track, slugs: dict[int, str]) -> TrackView:
-    ranked_by = _ranking_metric(track.records)
+def _track_view(track: Track, slugs: dict[int, str], measured: dict[int, Rows]) -> tuple[TrackView, Comparisons]:
+    """The track's ranking (with ties) and the paired comparisons its ties and compare pages are made of."""
+    ranked_by = _ranking_metric(track.records, measured)
+    overall = {id(r): _overall(measured[id(r)]) for r in track.records}
 
     def order(record: RunRecord) -> tuple[float, str]:
-        value = record.metrics[ranked_by].value if ranked_by else None
+        value = overall[id(record)][ranked_by]["value"] if ranked_by else None
         return (-(value if value is not None else float("-inf")), record.name)
 
-    present = {k for r in track.records for k in r.metrics}
+    present = {k for o in overall.values() for k in o}
     # a column no run of the track has a value for (a judge that cannot rate) becomes one note
-    columns = ordered({k for k in present if any(_has_value(r, k) for r in track.records)})
+    columns = ordered({k for k in present if any(o.get(k, {}).get("value") is not None for o in overall.values())})
     by_reason: dict[str, list[str]] = {}
     for key in ordered(present):
         if key not in columns:
-            by_reason.setdefault(_reason(track.records, key), []).append(info(key).label)
+            reasons = {o[key]["unsupported"] or "no clip scored" for o in overall.values() if key in o}
+            by_reason.setdefault("; ".join(sorted(reasons)), []).append(info(key).label)
     missing = [f"{', '.join(labels)} ({reason})" for reason, labels in by_reason.items()]
+    ranked = sorted(track.records, key=order)
+    track.records[:] = ranked  # pages, compares and charts follow the ranking
+    comparisons = track_comparisons(ranked)
+    ties, rule = tie_marks(ranked, ranked_by, comparisons)
     rows = [
         Row(
             rank=rank,
+            tied=tie is not None,
+            tie_note=tie or "",
             name=record.name,
             href=f"runs/{slugs[id(record)]}.html",
             model=record.model.name,
@@ -103,11 +154,15 @@ def _track_view(track: Track, slugs: dict[int, str]) -> TrackView:
             n=record.n,
             n_failed=record.n_failed,
             failures="; ".join(f"{k}: {v}" for k, v in record.failures.items()),
-            cells={k: metric_cell(record.metrics.get(k), run_n=record.n, run_failed=record.n_failed) for k in columns},
+            cells={
+                k: frame_cell(k, overall[id(record)].get(k), run_n=record.n, run_failed=record.n_failed)
+                for k in columns
+            },
         )
-        for rank, record in enumerate(sorted(track.records, key=order), start=1)
+        for rank, (record, tie) in enumerate(zip(ranked, ties, strict=True), start=1)
     ]
-    return TrackView(
+    judge = track.records[0].judge if track.records else None
+    view = TrackView(
         id=f"track-{track.id}",
         title=track.title,
         benchmark=track.benchmark,
@@ -120,22 +175,18 @@ def _track_view(track: Track, slugs: dict[int, str]) -> TrackView:
         ranked_by=info(ranked_by) if ranked_by else None,
         rows=rows,
         not_computed=missing,
+        judge_backend=judge.backend if judge else "",
+        tie_rule=rule,
         judge_check=judge_check_label(track.records),
     )
+    return view, comparisons
 
 
-def _has_value(record: RunRecord, key: str) -> bool:
-    metric = record.metrics.get(key)
-    return metric is not None and metric.value is not None
-
-
-def _reason(records: list[RunRecord], key: str) -> str:
-    reasons = {r.metrics[key].unsupported or "no clip scored" for r in records if key in r.metrics}
-    return "; ".join(sorted(reasons))
-
-
-def _reported_view(index: int, reported: ReportedSet) -> ReportedView:
-    columns = ordered({k for row in reported.rows for k in row.metrics})
+def _reported_view(index: int, reported: ReportedSet, rows: Rows) -> ReportedView:
+    columns = ordered({r["metric"] for r in rows})
+    figures: dict[str, dict[str, str]] = {}
+    for r in rows:
+        figures.setdefault(r["name"], {})[r["metric"]] = r["figure"]
     return ReportedView(
         id=f"reported-{index}",
         title=reported.title,
@@ -152,8 +203,8 @@ def _reported_view(index: int, reported: ReportedSet) -> ReportedView:
                 llm_size=row.llm_size or DASH,
                 note=row.note,
                 cells={
-                    k: Cell(row.metrics[k], sort=row.metrics[k])
-                    if k in row.metrics
+                    k: Cell(figures[row.model][k], sort=figures[row.model][k])
+                    if k in figures.get(row.model, {})
                     else Cell(DASH, note="not reported")
                     for k in columns
                 },
@@ -163,183 +214,48 @@ def _reported_view(index: int, reported: ReportedSet) -> ReportedView:
     )
 
 
-def _spec(record: RunRecord, track: TrackView) -> list[tuple[str, str]]:
-    model, bench, judge = record.model, record.benchmark, record.judge
-    items = [
-        ("model", f"{model.name} (adapter {model.adapter or '?'} {model.adapter_version})".strip()),
-        ("checkpoint", model.checkpoint or DASH),
-        ("model arguments", json.dumps(model.args, ensure_ascii=False, sort_keys=True) if model.args else DASH),
-        ("benchmark", track.benchmark),
-        ("annotations sha256", bench.annotations_sha256),
-        ("frame protocol", track.frames),
-        ("prompt", record.prompt.text),
-        ("prompt sha256", record.prompt.sha256),
-        (
-            "generation",
-            json.dumps(record.generation, ensure_ascii=False, sort_keys=True) if record.generation else DASH,
-        ),
-        ("judge", track.judge),
-    ]
-    if judge and judge.stats:
-        items.append(("judge statistics", ", ".join(f"{k}: {v}" for k, v in judge.stats.items())))
-    failures = "; ".join(f"{k}: {v}" for k, v in record.failures.items())
-    items += [
-        ("clips", f"{record.n_total} selected, {record.n} scored, {record.n_failed} failed"),
-        ("failures by cause", failures or "none"),
-    ]
-    if record.bootstrap:
-        b = record.bootstrap
-        items.append(
-            ("intervals", f"{b.level:.0%} percentile bootstrap over clips, {b.resamples} resamples, seed {b.seed}")
-        )
-    items += [
-        ("scored at", record.timestamps.scored_at or DASH),
-        ("recorded at", record.timestamps.recorded_at or DASH),
-        ("versions", ", ".join(f"{k} {v}" for k, v in record.versions.items()) or DASH),
-        ("run id", record.run_id),
-    ]
-    if record.notes:
-        items.append(("notes", record.notes))
-    return items
+JUDGED = ("autodq", "tem")
 
 
-def _run_page(record: RunRecord, track: TrackView, slug: str) -> RunPage:
-    metrics = [(k, record.metrics[k]) for k in ordered(set(record.metrics))]
-    source_keys = ordered({k for s in record.per_source for k in s.metrics})
-    sources = [
-        SourceRow(
-            s.source,
-            s.clips,
-            s.n,
-            s.n_failed,
-            {k: metric_cell(s.metrics.get(k), run_n=s.n, run_failed=s.n_failed) for k in source_keys},
-        )
-        for s in record.per_source
-    ]
-    if record.benchmark.fec_bench:
-        present = {s.source for s in record.per_source}
-        sources += [
-            SourceRow(name, 0, 0, 0, {k: Cell(DASH, note="no clip of this source in the run") for k in source_keys})
-            for name in FEC_BENCH_SOURCES
-            if name not in present
-        ]
-    examples = record.examples
-    return RunPage(
-        slug=slug,
-        path=f"runs/{slug}.html",
-        record=record,
-        track=track,
-        metrics=[(info(k), metric_cell(m, run_n=m.n, run_failed=m.n_failed), m) for k, m in metrics],
-        source_columns=[info(k) for k in source_keys],
-        sources=sources,
-        spec=_spec(record, track),
-        model_url=safe_url(record.model.url),
-        ranked_by=info(examples.ranked_by).label if examples else "",
-        worst=[clip_view(c) for c in examples.worst] if examples else [],
-        best=[clip_view(c) for c in examples.best] if examples else [],
-    )
-
-
-SCORE_LABELS = {
-    "cider": "CIDEr",
-    "rouge_l": "ROUGE-L",
-    "tem": "TEM (clip F1)",
-    "tem_recall": "TEM recall",
-    "tem_precision": "TEM precision",
-    "autodq": "AutoDQ (clip F1)",
-    "autodq_recall": "AutoDQ recall",
-    "autodq_precision": "AutoDQ precision",
-}
-
-
-def clip_view(clip: ClipExample) -> ClipView:
-    """A clip with each event marked: matched, missed, contradicted, out of order (TEM), else AutoDQ's label."""
-    scores = [(SCORE_LABELS.get(k) or info(k).label, fmt(v)) for k, v in clip.scores.items()]
-    reference_events: list[EventView] = []
-    predicted_events: list[EventView] = []
-    if clip.events is not None:
-        ref_labels = clip.autodq.reference_labels if clip.autodq else []
-        pred_labels = clip.autodq.prediction_labels if clip.autodq else []
-        tem = clip.tem
-        matched_k = {k: j for j, k in tem.matched} if tem else {}
-        matched_j = {j: k for j, k in tem.matched} if tem else {}
-        for k, text in enumerate(clip.events.reference, start=1):
-            label = ref_labels[k - 1] if ref_labels else ""
-            if tem is not None:
-                if k in tem.contradicted:
-                    status, note = "contradicted", "contradicted by the prediction"
-                elif k in matched_k:
-                    status, note = "matched", f"matched in order by predicted event {matched_k[k]}"
-                else:
-                    status, note = "missed", "missed (no in-order entailed match)"
-            else:
-                status = {"entailment": "entailed", "contradiction": "contradicted"}.get(label, "missed")
-                note = ""
-            if label:
-                note = f"{note}; AutoDQ: {label}" if note else f"AutoDQ: {label}"
-            reference_events.append(EventView(k, text, status, note))
-        for j, text in enumerate(clip.events.prediction, start=1):
-            label = pred_labels[j - 1] if pred_labels else ""
-            if tem is not None:
-                entry = tem.alignment[j - 1]
-                target = f"reference event {entry.reference}" if entry.reference is not None else "no reference event"
-                if j in matched_j:
-                    status, note = "matched", f"entails reference event {matched_j[j]}, in order"
-                elif j in tem.out_of_order:
-                    status, note = "out-of-order", f"entails {target}, told out of order"
-                elif j in tem.repeated:
-                    status, note = "repeated", f"entails {target}, already matched"
-                elif entry.relation == "contradiction":
-                    status, note = "contradiction", f"contradicts {target}"
-                else:
-                    status, note = "unmatched", f"{entry.relation} with {target}"
-            else:
-                status = {"entailment": "entailed", "contradiction": "contradiction"}.get(label, "unmatched")
-                note = ""
-            if label:
-                note = f"{note}; AutoDQ: {label}" if note else f"AutoDQ: {label}"
-            predicted_events.append(EventView(j, text, status, note))
-    return ClipView(
-        id=clip.id,
-        source=clip.source,
-        video=clip.video,
-        reference=clip.reference,
-        prediction=clip.prediction,
-        scores=scores,
-        reference_events=reference_events,
-        predicted_events=predicted_events,
-        judged=clip.events is not None,
-        judge_failures=clip.judge_failures,
-    )
-
-
-def _charts(views: list[TrackView], reported: list[ReportedView], tracks: list[Track]) -> list[ChartSection]:
+def _charts(
+    views: list[TrackView], reported: list[ReportedView], tracks: list[Track], measured: dict[int, Rows]
+) -> list[ChartSection]:
     by_id = {f"track-{t.id}": t for t in tracks}
     sections = []
     for view in views:
         charts = []
         for metric in view.columns:
-            measured = []
+            points = []
             for record in by_id[view.id].records:
-                m = record.metrics.get(metric.key)
-                if m is not None and m.value is not None:
-                    low, high = m.ci95 if m.ci95 else (None, None)
-                    measured.append(ChartRow(record.name, m.value, low, high))
-            measured.sort(key=lambda r: -r.value)
-            groups = [ChartGroup("measured by fecbench (95% intervals)", measured)]
-            if view.standard:
+                row = _overall(measured[id(record)]).get(metric.key)
+                if row is not None and row["value"] is not None:
+                    points.append(ChartRow(record.name, row["value"], row["ci_low"], row["ci_high"]))
+            points.sort(key=lambda r: -r.value)
+            groups = [ChartGroup("measured by fecbench (95% intervals)", points)]
+            # a lexical judge's AutoDQ and TEM are not the paper's: never drawn beside its figures
+            if view.standard and not (view.lexical and metric.key in JUDGED):
                 groups += _reported_groups(reported, metric.key)
-            if measured:
-                charts.append((metric, interval_chart(f"{metric.label}: {view.title}", groups, maximum=metric.maximum)))
-        note = "Reported figures beside the measured ones, never ranked with them." if view.standard else ""
-        sections.append(ChartSection(view.id, view.title, note, charts))
-    if not any(v.standard for v in views) and reported:
+            if points:
+                title = f"{metric.label}: {view.title}"
+                charts.append((metric, interval_chart(title, groups, maximum=metric.maximum, metric=metric.key)))
+        notes = []
+        if view.standard:
+            notes.append("Reported figures beside the measured ones, never ranked with them.")
+        sections.append(ChartSection(view.id, view.title, " ".join(notes), charts, lexical=view.lexical))
+    if reported and not any(v.standard for v in views):
         keys = ordered({c.key for r in reported for c in r.columns})
         charts = [
-            (info(k), interval_chart(info(k).label, _reported_groups(reported, k), maximum=info(k).maximum))
+            (
+                info(k),
+                interval_chart(info(k).label, _reported_groups(reported, k), maximum=info(k).maximum, metric=k),
+            )
             for k in keys
         ]
-        sections.append(ChartSection("reported", "Reported by the authors", "No standard track has runs yet.", charts))
+        note = (
+            "No standard track has runs yet. As published: measured with a judge, prompt and frame protocol that "
+            "are not published; never ranked with measured runs."
+        )
+        sections.append(ChartSection("reported", "Reported by the authors", note, charts, reported=True))
     return sections
 
 

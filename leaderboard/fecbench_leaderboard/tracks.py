@@ -97,8 +97,8 @@ def judge_check_label(records: list[RunRecord]) -> str:
             interval = f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
             errors.append(f"{_METRIC_LABELS.get(name, name)} error {value:+.3f}{interval}")
     return (
-        f"accuracy {accuracy}; {'; '.join(errors)} "
-        f"({check.cases} known-answer cases from {check.captions} {where} reference captions, {check.checked_at[:10]})"
+        f"· judge check ({check.cases} known-answer cases from {check.captions} {where} reference captions, "
+        f"{check.checked_at[:10]}): accuracy {accuracy}; {'; '.join(errors)}"
     )
 
 

@@ -1,21 +1,24 @@
 """The shapes the page templates render: cells, rows, track and run views, the site.
 
 Built by :mod:`fecbench_leaderboard.summarize`; each holds text and numbers already formatted, so
-templates only lay them out. ``safe_url``, ``fmt`` and ``metric_cell`` are the formatting rules
-every view shares.
+templates only lay them out. ``safe_url``, ``fmt`` and ``frame_cell`` are the formatting rules
+every view shares: numbers at their metric's scale (:func:`fecbench.display.format_metric`), never
+in scientific notation.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from markupsafe import Markup
 
 from fecbench import __version__
-from fecbench.display import format_score
+from fecbench.display import format_metric
 from fecbench_leaderboard.catalog import MetricInfo
-from fecbench_leaderboard.records import Metric, RunRecord
+from fecbench_leaderboard.records import RunRecord
 
 DASH = "–"
 
@@ -28,8 +31,17 @@ def safe_url(url: str | None) -> str | None:
     return url if parts.scheme in ("http", "https") and parts.netloc else None
 
 
-def fmt(value: float | None) -> str:
-    return DASH if value is None else format_score(value)
+def fmt(value: float | None, metric: str = "") -> str:
+    """A number at ``metric``'s scale (three decimals; the 0-5 ratings two), a dash for none."""
+    return DASH if value is None else format_metric(metric, value)
+
+
+#: shown wherever a score was made by the offline lexical judge
+LEXICAL_NOTE = (
+    "Scored by the offline lexical judge (rules, no language model): its AutoDQ and TEM measure word and "
+    "phrase overlap of events and are not comparable with scores made by an LLM judge, nor with the "
+    "authors' reported figures."
+)
 
 
 @dataclass(frozen=True)
@@ -44,19 +56,27 @@ class Cell:
     detail: bool = False
 
 
-def metric_cell(metric: Metric | None, *, run_n: int | None = None, run_failed: int | None = None) -> Cell:
-    if metric is None:
+def frame_cell(
+    metric: str, row: Mapping[str, Any] | None, *, run_n: int | None = None, run_failed: int | None = None
+) -> Cell:
+    """The cell of one results-table row (:mod:`fecbench.results`; missing values as None)."""
+    if row is None:
         return Cell(DASH, note="not computed for this run")
-    if metric.value is None:
-        return Cell(DASH, n=metric.n, n_failed=metric.n_failed, note=metric.unsupported or "no clip scored")
-    ci = f"[{format_score(metric.ci95[0])}, {format_score(metric.ci95[1])}]" if metric.ci95 else "no interval"
-    detail = run_n is None or metric.n != run_n or metric.n_failed != run_failed
-    return Cell(fmt(metric.value), ci, repr(metric.value), metric.n, metric.n_failed, detail=detail)
+    value, n, n_failed = row["value"], row["n"], row["n_failed"]
+    if value is None:
+        return Cell(DASH, n=n, n_failed=n_failed, note=row["unsupported"] or "no clip scored")
+    low, high = row["ci_low"], row["ci_high"]
+    ci = f"[{fmt(low, metric)}, {fmt(high, metric)}]" if low is not None and high is not None else "no interval"
+    detail = run_n is None or n != run_n or n_failed != run_failed
+    return Cell(fmt(value, metric), ci, repr(float(value)), n, n_failed, detail=detail)
 
 
 @dataclass
 class Row:
     rank: int
+    #: this run is statistically indistinguishable from the one ranked just above (a tie), and why
+    tied: bool
+    tie_note: str
     name: str
     href: str
     model: str
@@ -82,8 +102,23 @@ class TrackView:
     rows: list[Row]
     #: metrics of the track that no run has a value for, with the reason
     not_computed: list[str] = field(default_factory=list)
-    #: the judge's known-answer check (``fecbench judge check``), one line; "" when never checked
+    #: the judge's backend ("lexical" gets a note that its scores stand apart)
+    judge_backend: str = ""
+    #: how ties were decided in this track, in words
+    tie_rule: str = ""
+    #: the pre-rendered comparison pages of this track's runs: (label, href)
+    compares: list[tuple[str, str]] = field(default_factory=list)
+    #: the judge's known-answer check result in words, shown beside the judge (filled by `fecbench judge check`
+    #: records; empty: nothing shown)
     judge_check: str = ""
+
+    @property
+    def lexical(self) -> bool:
+        return self.judge_backend == "lexical"
+
+    @property
+    def lexical_note(self) -> str:
+        return LEXICAL_NOTE if self.lexical else ""
 
 
 @dataclass
@@ -129,6 +164,8 @@ class ClipView:
     predicted_events: list[EventView]
     judged: bool
     judge_failures: list[str]
+    #: the frames the model saw: a base64 JPEG strip (validated when the record was loaded)
+    thumbnail: str | None = None
 
 
 @dataclass
@@ -140,13 +177,26 @@ class SourceRow:
     cells: dict[str, Cell]
 
 
+@dataclass(frozen=True)
+class MetricLine:
+    """One line of a run page's metric table, from the results table."""
+
+    info: MetricInfo
+    cell: Cell
+    n: int
+    n_failed: int
+    recall: str
+    precision: str
+    version: str
+
+
 @dataclass
 class RunPage:
     slug: str
     path: str
     record: RunRecord
     track: TrackView
-    metrics: list[tuple[MetricInfo, Cell, Metric | None]]
+    metrics: list[MetricLine]
     source_columns: list[MetricInfo]
     sources: list[SourceRow]
     spec: list[tuple[str, str]]
@@ -156,12 +206,58 @@ class RunPage:
     best: list[ClipView]
 
 
+@dataclass(frozen=True)
+class DiffLine:
+    metric: MetricInfo
+    source: str
+    n: int
+    a: str
+    b: str
+    diff: str
+    interval: str
+    sign_share: str
+    distinguishable: bool
+
+
+@dataclass(frozen=True)
+class MovedView:
+    id: str
+    source: str
+    metric: str
+    a: str
+    b: str
+    delta: str
+    reference: str
+    prediction_a: str
+    prediction_b: str
+
+
+@dataclass
+class ComparePage:
+    """Two runs of one track, clip by clip (:mod:`fecbench.compare`)."""
+
+    path: str
+    track: TrackView
+    a: str
+    b: str
+    a_href: str
+    b_href: str
+    shared: int
+    resamples: int
+    lines: list[DiffLine]
+    moved: list[MovedView]
+
+
 @dataclass
 class ChartSection:
     id: str
     title: str
     note: str
     charts: list[tuple[MetricInfo, Markup]]
+    #: scored by the offline lexical judge: the page says its scores stand apart
+    lexical: bool = False
+    #: the authors' reported figures, after every measured track
+    reported: bool = False
 
 
 @dataclass
@@ -174,3 +270,4 @@ class Site:
     metrics: list[MetricInfo]
     version: str = __version__
     counts: dict[str, int] = field(default_factory=dict)
+    compares: list[ComparePage] = field(default_factory=list)

@@ -1,0 +1,66 @@
+"""The clip-level part of a record: every scored clip's numbers and captions, and the example clips' thumbnails.
+
+Kept in the record so that two runs of a track can be compared clip by clip (a paired bootstrap,
+:mod:`fecbench.compare`) from records alone, without their run folders.
+"""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+from typing import Any
+
+from fecbench.runner.thumbs import thumbnail_path
+from fecbench_leaderboard.records import ClipScore, Examples
+
+NGRAM = ("cider", "rouge_l")
+EVENT = ("autodq", "tem")
+
+
+def _source(prediction: dict[str, Any]) -> str:
+    return str(prediction.get("source") or str(prediction.get("video", "")).replace("\\", "/").split("/", 1)[0])
+
+
+def clip_numbers(clip: dict[str, Any]) -> dict[str, float]:
+    """The per-clip values of one ``clip_scores.jsonl`` line that the corpus formulas take."""
+    scores = {k: float(clip[k]) for k in NGRAM if isinstance(clip.get(k), int | float)}
+    for key in EVENT:
+        entry = clip.get(key)
+        if isinstance(entry, dict) and entry.get("recall") is not None and entry.get("precision") is not None:
+            scores[f"{key}_recall"] = float(entry["recall"])
+            scores[f"{key}_precision"] = float(entry["precision"])
+    ratings = clip.get("vcgpt")
+    if isinstance(ratings, dict):
+        scores.update({f"vcgpt_{k}": float(v) for k, v in ratings.items() if isinstance(v, int | float)})
+    return scores
+
+
+def clip_scores(predictions: list[dict[str, Any]], by_id: dict[str, dict[str, Any]]) -> list[ClipScore]:
+    """One entry per clip that has a prediction and a line in ``clip_scores.jsonl``, in annotation order."""
+    out = []
+    for prediction in predictions:
+        clip_id = str(prediction["id"])
+        if prediction.get("status") != "ok" or not isinstance(prediction.get("prediction"), str):
+            continue
+        if clip_id not in by_id:
+            continue
+        out.append(
+            ClipScore(
+                id=clip_id,
+                source=_source(prediction),
+                reference=str(prediction.get("reference", "")),
+                prediction=prediction["prediction"],
+                scores=clip_numbers(by_id[clip_id]),
+            )
+        )
+    return out
+
+
+def attach_thumbnails(run_dir: Path, examples: Examples | None) -> None:
+    """Give each example clip its thumbnail strip when the run wrote one (``thumbs/``)."""
+    if examples is None:
+        return
+    for clip in [*examples.worst, *examples.best]:
+        path = thumbnail_path(run_dir, clip.id)
+        if path.is_file():
+            clip.thumbnail = base64.b64encode(path.read_bytes()).decode("ascii")
