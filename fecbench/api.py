@@ -296,6 +296,45 @@ def model_listing() -> list[dict[str, Any]]:
     return rows
 
 
+def judge_listing() -> list[dict[str, Any]]:
+    """What ``fecbench judges`` shows, as plain data: one dict per judge, dependencies checked without importing."""
+    from fecbench.judges.registry import judge_listing as listing
+
+    return listing()
+
+
+def check_judge(
+    judge: str = DEFAULT_JUDGE,
+    judge_args: dict[str, Any] | None = None,
+    *,
+    annotations: str | Path | None = None,
+    n: int = 200,
+    seed: int = 0,
+    cache: bool = True,
+    concurrency: int | None = None,
+    bootstrap: int = 1000,
+) -> dict[str, Any]:
+    """Put the known-answer suite (built from ``annotations``' reference captions, FEC-Bench's by default)
+    to a judge; save the result beside the verdict cache, keyed by the judge's identity, and return it.
+
+    ``n`` captions give up to five cases each (drop, flip, reorder, paraphrase, foreign); the result
+    holds per-task accuracies and AutoDQ/TEM errors with intervals, and ``file``: where it was saved,
+    which scoring with the same judge then cites in ``scores.json``. See docs/judges.md.
+    """
+    from fecbench.judge_check import check_judge as check
+
+    return check(
+        judge,
+        judge_args,
+        annotations=annotations,
+        n=n,
+        seed=seed,
+        cache=cache,
+        concurrency=concurrency,
+        bootstrap=bootstrap,
+    )
+
+
 def new_adapter(name: str, directory: str | Path = ".") -> tuple[Path, list[Path]]:
     """Write a ready adapter plugin package for ``name`` under ``directory``; returns its folder and files."""
     from fecbench.scaffold import new_adapter_package

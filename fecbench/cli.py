@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from fecbench.cli_judges import judge_app, judges
 from fecbench.cli_results import register_results_commands
 from fecbench.errors import FecbenchError
 from fecbench.terminal import err, out, print_data_check, print_model_details, print_model_table, print_scores
@@ -27,6 +28,7 @@ data_app = typer.Typer(help="Inspect benchmark data.", no_args_is_help=True)
 leaderboard_app = typer.Typer(help="Result records and the static leaderboard site.", no_args_is_help=True)
 app.add_typer(data_app, name="data")
 app.add_typer(leaderboard_app, name="leaderboard")
+app.add_typer(judge_app, name="judge", no_args_is_help=True)  # fecbench judge check
 
 AnnotationsOpt = Annotated[
     Path | None,
@@ -270,6 +272,9 @@ def models(
         print_model_details(rows)
     else:
         print_model_table(rows)
+
+
+app.command("judges")(judges)  # listed beside `models`
 
 
 @app.command("new-adapter")

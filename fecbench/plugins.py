@@ -63,7 +63,8 @@ def plugin_manager() -> pluggy.PluginManager:
     return pm
 
 
-def _provider_of(plugin: object, pm: pluggy.PluginManager) -> tuple[str, str]:
+def provider_of(plugin: object, pm: pluggy.PluginManager) -> tuple[str, str]:
+    """The distribution (name, version) that registered ``plugin``; its top module when it is unpackaged."""
     for loaded, dist in pm.list_plugin_distinfo():
         if loaded is plugin:
             return dist.project_name, dist.version
@@ -80,7 +81,7 @@ def registered_adapters() -> dict[str, RegisteredAdapter]:
     pm = plugin_manager()
     found: dict[str, RegisteredAdapter] = {}
     for impl in pm.hook.fecbench_register_adapters.get_hookimpls():
-        provider, version = _provider_of(impl.plugin, pm)
+        provider, version = provider_of(impl.plugin, pm)
         for spec in impl.function() or []:
             entry = RegisteredAdapter(spec, provider, version)
             for name in (spec.name, *spec.aliases):

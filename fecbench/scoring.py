@@ -27,7 +27,8 @@ validation). A clip whose judge task failed is counted in that metric's ``n_fail
      },
      "judge": null | {"name", "backend", "model", "prompt_version", "prompts_sha256", "tasks",
                       "describe": {...}, "stats": {...engine stats...}, "cache": path | null,
-                      "clips_failed": {task: clips}}}
+                      "clips_failed": {task: clips},
+                      "check": null | {...}}}   # this judge's saved `fecbench judge check` (judges/check/store.py)
 
 ``n_failed`` of a judged metric counts prediction failures plus clips whose judge answer failed;
 ``value`` is null when no clip could be scored. A metric the judge cannot compute has
@@ -62,6 +63,7 @@ from typing import TYPE_CHECKING, Any
 
 from fecbench.errors import ConfigError
 from fecbench.judges.base import JudgeFailure
+from fecbench.judges.check.store import saved_check_summary
 from fecbench.metrics.events import (
     AUTODQ_VERSION,
     TEM_VERSION,
@@ -335,6 +337,7 @@ def score_run(
                 "stats": engine.stats,
                 "cache": str(engine.cache.path) if engine.cache is not None else None,
                 "clips_failed": _failed_clips_by_task(judged),
+                "check": saved_check_summary(loaded.identity()),  # `fecbench judge check`, if it was run
             }
         finally:
             loaded.close()

@@ -70,6 +70,108 @@ def print_model_details(rows: list[dict[str, Any]]) -> None:
             out.print(line, soft_wrap=True, highlight=False, markup=False)
 
 
+def print_judge_table(rows: list[dict[str, Any]]) -> None:
+    """One row per judge: where it comes from, what it answers, whether it can load; install hints below."""
+    table = Table("name", "provider", "tasks", "default model", "dependencies")
+    for column in table.columns:
+        column.overflow = "fold"
+    hints = []
+    for row in rows:
+        if row["missing"]:
+            hints.append(f"{row['name']}: {row['install_hint'] or 'install ' + ', '.join(row['missing'])}")
+        dependencies = "[red]missing " + ", ".join(row["missing"]) + "[/red]" if row["missing"] else "[green]ok[/green]"
+        provider = f"{row['provider']} {row['provider_version']}"
+        table.add_row(row["name"], provider, ", ".join(row["tasks"]), row["default_model"] or "-", dependencies)
+    out.print(table)
+    if hints:
+        out.print("To install what is missing:")
+        for hint in hints:
+            out.print(f"  {hint}", soft_wrap=True, highlight=False, markup=False)
+    out.print("More: fecbench judges --verbose (aliases, requirements, summaries), --json", highlight=False)
+
+
+def print_judge_details(rows: list[dict[str, Any]]) -> None:
+    """A block per judge with every field."""
+    for row in rows:
+        aliases = f" (also: {', '.join(row['aliases'])})" if row["aliases"] else ""
+        needs = ", ".join(row["requires"]) or "nothing"
+        state = f"missing {', '.join(row['missing'])}; {row['install_hint']}" if row["missing"] else "installed"
+        lines = [
+            f"{row['name']}{aliases}",
+            f"  provider:   {row['provider']} {row['provider_version']}",
+            f"  tasks:      {', '.join(row['tasks'])}",
+            f"  model:      {row['default_model'] or '-'}",
+            f"  needs:      {needs} ({state})",
+            f"  factory:    {row['factory']}",
+        ]
+        if row["summary"]:
+            lines.append(f"  {row['summary']}")
+        for line in lines:
+            out.print(line, soft_wrap=True, highlight=False, markup=False)
+
+
+CHECK_EDITS = ("drop", "flip", "reorder", "paraphrase", "foreign")
+
+
+def print_judge_check(result: dict[str, Any]) -> None:
+    """The judge check in three narrow tables: accuracy per task, AutoDQ/TEM error, both per edit."""
+    judge, suite = result["judge"], result["suite"]
+
+    def interval(ci: list[float] | None, signed: bool = False) -> str:
+        if not ci:
+            return "-"
+        fmt = "{:+.3f}" if signed else "{:.3f}"
+        return f"[{fmt.format(ci[0])}, {fmt.format(ci[1])}]"
+
+    def cell(value: float | None, signed: bool = False) -> str:
+        return "-" if value is None else (f"{value:+.3f}" if signed else f"{value:.3f}")
+
+    def table(title: str, *columns: str) -> Table:
+        made = Table(title=title)
+        for i, name in enumerate(columns):
+            made.add_column(name, justify="left" if i == 0 else "right", no_wrap=True)
+        return made
+
+    tasks = table(
+        f"judge check: {judge['name']} ({judge['backend']} {judge['model']}, {judge['prompt_version']} "
+        f"{judge['prompts_sha256'][:12]})",
+        *("task", "accuracy", "95% CI", "items", "failed"),
+    )
+    for task, entry in result["tasks"].items():
+        failed = f"[red]{entry['failed']}[/red]" if entry["failed"] else "0"
+        tasks.add_row(task, cell(entry["accuracy"]), interval(entry["ci95"]), str(entry["items"]), failed)
+    errors = table(
+        "AutoDQ and TEM from caption texts", *("metric", "known", "judged", "error", "95% CI", "mean |error|")
+    )
+    by_edit = table("by edit: accuracy, and metric error", "", *CHECK_EDITS)
+    for task, entry in result["tasks"].items():
+        by_edit.add_row(task, *(cell(entry["by_edit"].get(edit)) for edit in CHECK_EDITS))
+    for metric, entry in result["metrics"].items():
+        errors.add_row(
+            metric,
+            cell(entry["known"]),
+            cell(entry["judged"]),
+            cell(entry["error"], signed=True),
+            interval(entry["ci95"], signed=True),
+            cell(entry["abs_error"]),
+        )
+        by_edit.add_row(f"{metric} error", *(cell(entry["by_edit"].get(edit), signed=True) for edit in CHECK_EDITS))
+    for made in (tasks, errors, by_edit):
+        out.print(made)
+    origin = "FEC-Bench test.json" if suite.get("fec_bench") else suite.get("annotations", "annotations")
+    cases = ", ".join(f"{count} {edit}" for edit, count in suite["by_edit"].items())
+    out.print(
+        f"suite: {suite['cases']} cases ({cases}) from {suite['captions']} reference captions of {origin}, "
+        f"seed {suite['seed']}; {result['failed_cases']} cases with a judge failure; {result['seconds']:.1f} s",
+        highlight=False,
+        markup=False,
+    )
+    if result.get("file"):
+        out.print(
+            f"saved: {result['file']} (scoring with this judge cites it)", soft_wrap=True, highlight=False, markup=False
+        )
+
+
 def print_scores(scores: dict[str, Any]) -> None:
     """Every metric with its interval, n and failures, then the judge that scored them."""
     label = f" [yellow]{scores['subset']}[/yellow]" if scores.get("subset") else ""
@@ -104,6 +206,16 @@ def print_scores(scores: dict[str, Any]) -> None:
             highlight=False,
             markup=False,
         )
+        check = judge.get("check")
+        if check:
+            accuracy = ", ".join(f"{task} {value:.3f}" for task, value in check["accuracy"].items())
+            errors = ", ".join(f"{name} {value:+.3f}" for name, value in check["error"].items() if value is not None)
+            out.print(
+                f"judge check ({check['checked_at'][:10]}, {check['suite']['cases']} cases): accuracy {accuracy}; "
+                f"error {errors}",
+                highlight=False,
+                markup=False,
+            )
         if judge.get("clips_failed"):
             failures = ", ".join(f"{task}: {n}" for task, n in judge["clips_failed"].items())
             err.print(f"judge failures (clips): {failures}; see clip_scores.jsonl", highlight=False, markup=False)

@@ -129,8 +129,8 @@ def test_unusable_answers_raise_answer_error(task: str, inputs: dict, text: str,
         parse_answer(task, inputs, text)
 
 
-def test_the_first_object_in_prose_wins_and_nested_objects_stay_whole() -> None:
-    assert extract_json_object('x {"a": {"b": [1, 2]}} y {"c": 3}') == {"a": {"b": [1, 2]}}
+def test_the_last_object_in_prose_wins_and_nested_objects_stay_whole() -> None:
+    assert extract_json_object('x {"c": 3} y {"a": {"b": [1, 2]}} z') == {"a": {"b": [1, 2]}}
 
 
 # -- prompts ------------------------------------------------------------------------------------

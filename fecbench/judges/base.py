@@ -90,13 +90,28 @@ class ExtractOutput(_Strict):
         return seen[:MAX_EVENTS]
 
 
+def _relation_word(value: Any) -> Any:
+    """``"Entailment"``, ``" NEUTRAL "``: a relation label in any case or padding is the label."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 class ClassifyOutput(_Strict):
     labels: list[Relation]
+
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _lower(cls, labels: Any) -> Any:
+        return [_relation_word(label) for label in labels] if isinstance(labels, list) else labels
 
 
 class AlignEntry(_Strict):
     reference: int | None
     relation: Relation
+
+    @field_validator("relation", mode="before")
+    @classmethod
+    def _lower(cls, relation: Any) -> Any:
+        return _relation_word(relation)
 
 
 class AlignOutput(_Strict):
@@ -155,14 +170,17 @@ def validate_output(task: str, inputs: dict[str, Any], output: Any) -> dict[str,
 class Judge(abc.ABC):
     """Base class of every judge.
 
-    Subclasses implement :meth:`solve` for the tasks in ``tasks``. Caching, concurrency across
+    Subclasses implement :meth:`solve` for the tasks in ``tasks`` (declared in the judge's
+    :class:`JudgeSpec`; the registry copies them onto the instance). Caching, concurrency across
     items and bookkeeping live in the scoring engine, not here: ``solve`` answers a batch of
     uncached items and returns, per item, a validated output dict or a :class:`JudgeFailure`.
     Judges are constructed with the keyword arguments of ``--judge-args``.
     """
 
     backend: ClassVar[str] = ""
-    tasks: ClassVar[frozenset[str]] = frozenset(TASKS)
+    # What this judge answers. A judge loaded by name gets its JudgeSpec's ``tasks`` here (see
+    # fecbench.judges.registry.load_judge), so the registration is the one place to declare them.
+    tasks: frozenset[str] = frozenset(TASKS)
 
     @abc.abstractmethod
     def identity(self) -> JudgeIdentity:

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from fecbench.errors import ConfigError, MissingDependencyError, UnknownPluginError
-from fecbench.judges.base import Judge, JudgeSpec
-from fecbench.plugins import _provider_of, import_factory, parse_model_args, plugin_manager
+from fecbench.judges.base import TASKS, Judge, JudgeSpec
+from fecbench.plugins import import_factory, parse_model_args, plugin_manager, provider_of
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,14 @@ def registered_judges() -> dict[str, RegisteredJudge]:
     pm = plugin_manager()
     found: dict[str, RegisteredJudge] = {}
     for impl in pm.hook.fecbench_register_judges.get_hookimpls():
-        provider, version = _provider_of(impl.plugin, pm)
+        provider, version = provider_of(impl.plugin, pm)
         for spec in impl.function() or []:
+            unknown = [task for task in spec.tasks if task not in TASKS]
+            if unknown:
+                raise ConfigError(
+                    f"judge {spec.name!r} (from {provider}) declares unknown tasks {', '.join(map(repr, unknown))}; "
+                    f"tasks are {', '.join(TASKS)}"
+                )
             entry = RegisteredJudge(spec, provider, version)
             for name in (spec.name, *spec.aliases):
                 if name in found and found[name].spec != spec:
@@ -53,6 +59,31 @@ def unique_judges() -> list[RegisteredJudge]:
     return [seen[name] for name in sorted(seen)]
 
 
+def judge_listing() -> list[dict[str, Any]]:
+    """One flat dict per judge (aliases folded): what ``fecbench judges`` shows; nothing is imported."""
+    rows = []
+    for entry in unique_judges():
+        spec = entry.spec
+        missing = entry.missing_requirements()
+        rows.append(
+            {
+                "name": spec.name,
+                "aliases": list(spec.aliases),
+                "provider": entry.provider,
+                "provider_version": entry.provider_version,
+                "default_model": spec.default_model,
+                "tasks": list(spec.tasks),
+                "requires": list(spec.requires),
+                "missing": missing,
+                "dependencies_ok": not missing,
+                "install_hint": spec.install_hint if missing else None,
+                "summary": spec.summary,
+                "factory": spec.factory,
+            }
+        )
+    return rows
+
+
 def get_judge(name: str) -> RegisteredJudge:
     judges = registered_judges()
     if name not in judges:
@@ -65,6 +96,8 @@ def load_judge(name: str, judge_args: dict[str, Any] | None = None) -> Judge:
     """Import and construct a judge; a missing dependency or an unknown argument becomes a clear error.
 
     When the user names no ``model`` and the spec has a ``default_model``, that model is passed.
+    The judge's ``tasks`` become those its :class:`JudgeSpec` declares (narrowed by the class's own
+    ``tasks``, if it sets fewer): a task not declared is unsupported, never asked.
     """
     entry = get_judge(name)
     args = dict(judge_args or {})
@@ -93,6 +126,9 @@ def load_judge(name: str, judge_args: dict[str, Any] | None = None) -> Judge:
     judge = factory(**args)
     if not isinstance(judge, Judge):
         raise ConfigError(f"judge {name!r}: {entry.spec.factory} did not build a fecbench Judge")
+    # The registration's tasks are what the engine and scoring go by; a class that says it answers
+    # fewer (its own ``tasks``) is never asked the others either.
+    judge.tasks = frozenset(entry.spec.tasks) & frozenset(type(judge).tasks)
     return judge
 
 

@@ -103,12 +103,32 @@ class PromptInfo(_Strict):
         return self
 
 
+class JudgeCheck(_Strict):
+    """The judge's ``fecbench judge check`` at scoring time: accuracy per task, AutoDQ/TEM error.
+
+    Added within ``record_version`` 1 (optional, absent from older records).
+    """
+
+    checked_at: str
+    cases: NonNegative
+    captions: NonNegative
+    seed: int
+    fec_bench: bool | None = None
+    annotations_sha256: str | None = None
+    accuracy: dict[str, float | None]
+    accuracy_ci95: dict[str, tuple[float, float] | None] = Field(default_factory=dict)
+    error: dict[str, float | None]
+    error_ci95: dict[str, tuple[float, float] | None] = Field(default_factory=dict)
+
+
 class JudgeInfo(_Strict):
     backend: str
     model: str
     prompt_version: str
     prompts_sha256: str
     stats: dict[str, Scalar] = Field(default_factory=dict)
+    #: the judge's known-answer check, when one was saved for this judge identity before scoring
+    check: JudgeCheck | None = None
 
     @property
     def key(self) -> str:

@@ -27,6 +27,7 @@ from fecbench_leaderboard.records import (
     ClipExample,
     Examples,
     FrameProtocolInfo,
+    JudgeCheck,
     JudgeInfo,
     Metric,
     ModelInfo,
@@ -185,6 +186,26 @@ def _judge(judge: dict[str, Any]) -> JudgeInfo:
         prompt_version=str(judge.get("prompt_version", "")),
         prompts_sha256=str(judge.get("prompts_sha256", "")),
         stats=stats,
+        check=_judge_check(judge.get("check")),
+    )
+
+
+def _judge_check(check: dict[str, Any] | None) -> JudgeCheck | None:
+    """The record's form of the check summary in ``scores.json`` (its local file path left out)."""
+    if not check:
+        return None
+    suite = check.get("suite") or {}
+    return JudgeCheck(
+        checked_at=check["checked_at"],
+        cases=suite.get("cases", 0),
+        captions=suite.get("captions", 0),
+        seed=suite.get("seed", 0),
+        fec_bench=suite.get("fec_bench"),
+        annotations_sha256=suite.get("annotations_sha256"),
+        accuracy=check["accuracy"],
+        accuracy_ci95=check.get("accuracy_ci95") or {},
+        error=check["error"],
+        error_ci95=check.get("error_ci95") or {},
     )
 
 

@@ -23,7 +23,7 @@ from fecbench_leaderboard.charts import ChartGroup, ChartRow, interval_chart
 from fecbench_leaderboard.comparepages import Comparisons, compare_pages, tie_marks, track_comparisons
 from fecbench_leaderboard.records import ReportedSet, RunRecord
 from fecbench_leaderboard.runpage import run_page
-from fecbench_leaderboard.tracks import Track, group_tracks
+from fecbench_leaderboard.tracks import Track, group_tracks, judge_check_label
 from fecbench_leaderboard.views import (
     DASH,
     Cell,
@@ -177,6 +177,7 @@ def _track_view(track: Track, slugs: dict[int, str], measured: dict[int, Rows]) 
         not_computed=missing,
         judge_backend=judge.backend if judge else "",
         tie_rule=rule,
+        judge_check=judge_check_label(track.records),
     )
     return view, comparisons
 

@@ -79,6 +79,29 @@ def judge_label(record: RunRecord) -> str:
     return f"{judge.backend} judge {judge.model}, prompts {judge.prompt_version} (sha256 {judge.prompts_sha256[:12]})"
 
 
+_METRIC_LABELS = {"autodq": "AutoDQ", "tem": "TEM"}
+
+
+def judge_check_label(records: list[RunRecord]) -> str:
+    """The most recent ``fecbench judge check`` of the records' judge, in one line ("" when never checked)."""
+    checks = [r.judge.check for r in records if r.judge is not None and r.judge.check is not None]
+    if not checks:
+        return ""
+    check = max(checks, key=lambda c: c.checked_at)
+    where = "FEC-Bench" if check.fec_bench else "other"
+    accuracy = ", ".join(f"{task} {value:.3f}" for task, value in check.accuracy.items() if value is not None)
+    errors = []
+    for name, value in check.error.items():
+        if value is not None:
+            ci = check.error_ci95.get(name)
+            interval = f" [{ci[0]:+.3f}, {ci[1]:+.3f}]" if ci else ""
+            errors.append(f"{_METRIC_LABELS.get(name, name)} error {value:+.3f}{interval}")
+    return (
+        f"· judge check ({check.cases} known-answer cases from {check.captions} {where} reference captions, "
+        f"{check.checked_at[:10]}): accuracy {accuracy}; {'; '.join(errors)}"
+    )
+
+
 @dataclass
 class Track:
     id: str

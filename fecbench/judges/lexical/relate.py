@@ -10,8 +10,8 @@ the other: lips and mouth, gaze and eyes). Then
   *contradiction*;
 - anything else is *neutral*.
 
-``classify`` labels an event against every event of a whole text (entailment wins over
-contradiction, contradiction over neutral); ``align`` points each predicted event at the reference
+``classify`` labels an event against the events ``extract`` gives for a whole text (entailment
+wins over contradiction, contradiction over neutral); ``align`` points each predicted event at the reference
 event it best corresponds to, keeping to narration order when several fit equally.
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 
 from fecbench.judges.lexical import vocabulary as v
-from fecbench.judges.lexical.extract import all_events
+from fecbench.judges.lexical.extract import extract_events
 from fecbench.judges.lexical.parse import Frame, frame_of, normalize_text
 
 ENTAILMENT, NEUTRAL, CONTRADICTION = "entailment", "neutral", "contradiction"
@@ -115,13 +115,16 @@ def _text_relation(event: str, other: str, similar: Similar | None) -> str:
 
 
 def classify(events: Sequence[str], text: str, similar: Similar | None = None) -> list[str]:
-    """The ``classify`` task: each event against every event of ``text`` (none of them capped)."""
-    text_events = [e.text for e in all_events(text)]
+    """The ``classify`` task: each event against the events ``extract`` gives for ``text``.
+
+    The same (capped) list that ``align`` sees as the text's events, so AutoDQ and TEM judge a
+    caption by one event list: an event the extractor left out of a long caption is neither
+    entailed here nor matchable there.
+    """
+    text_events = extract_events(text)
     labels: list[str] = []
     for event in events:
         found = {_text_relation(event, other, similar) for other in text_events}
-        if ENTAILMENT not in found and normalize_text(event) in normalize_text(text):
-            found.add(ENTAILMENT)  # an event quoted verbatim
         labels.append(ENTAILMENT if ENTAILMENT in found else CONTRADICTION if CONTRADICTION in found else NEUTRAL)
     return labels
 
