@@ -12,7 +12,7 @@ from fecbench.data.fecbench_default import FEC_BENCH_SHA256
 from fecbench.data.roots import VideoRoots
 from fecbench.data.selection import resolve_annotations, select_clips
 from fecbench.errors import ConfigError
-from fecbench.plugins import RegisteredAdapter, get_adapter, unique_adapters
+from fecbench.plugins import RegisteredAdapter, get_adapter, preflight, unique_adapters
 from fecbench.prompts import DEFAULT_INSTRUCTION
 from fecbench.runner.outputs import RunResult
 from fecbench.runner.spec import (
@@ -73,6 +73,7 @@ def run(
     """
     from fecbench.runner.batching import BatchSize
     from fecbench.runner.execute import execute_run
+    from fecbench.runner.folder_lock import hold_run_folder
     from fecbench.runner.replica import ReplicaConfig
     from fecbench.runner.shard import Shard
 
@@ -140,19 +141,21 @@ def run(
         frame_cache=frame_cache,
         decode_workers=decode_workers,
     )
-    result = execute_run(spec, run_dir, clips, roots, config, ray=ray_options, progress=progress)
-    if score:
-        from fecbench.scoring import score_run
+    preflight(entry, dict(model_args or {}))  # dependencies and checkpoint, before the folder is made
+    with hold_run_folder(run_dir):  # one writer, from the first clip to the scores
+        result = execute_run(spec, run_dir, clips, roots, config, ray=ray_options, progress=progress)
+        if score:
+            from fecbench.scoring import score_run
 
-        result.scores = score_run(
-            run_dir,
-            judge=judge,
-            judge_args=judge_args,
-            cache=judge_cache,
-            concurrency=concurrency,
-            bootstrap=bootstrap,
-            seed=seed,
-        )
+            result.scores = score_run(
+                run_dir,
+                judge=judge,
+                judge_args=judge_args,
+                cache=judge_cache,
+                concurrency=concurrency,
+                bootstrap=bootstrap,
+                seed=seed,
+            )
     return result
 
 

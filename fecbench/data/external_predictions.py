@@ -267,6 +267,7 @@ def import_predictions(
     file stem unless ``name`` is given.
     """
     from fecbench.runner.execute import prepare_run_dir
+    from fecbench.runner.folder_lock import hold_run_folder
     from fecbench.runner.outputs import write_predictions, write_spec
 
     predictions = read_external_predictions(path)
@@ -274,8 +275,9 @@ def import_predictions(
     spec = external_spec(predictions, annotations, name or predictions.path.stem)
     run_dir = Path(out_dir) if out_dir else Path("runs") / f"external-{predictions.path.stem}-{spec.identity_hash()}"
     loaded = dict(spec.model.loaded)
-    prepare_run_dir(run_dir, spec)  # refuses a folder holding another run; copies its ``loaded`` over ours
-    spec.model.loaded = loaded
-    write_spec(run_dir, spec)
-    write_predictions(run_dir, _clip_results(annotations, matched, predictions.path))
+    with hold_run_folder(run_dir, discard_on_error=True):
+        prepare_run_dir(run_dir, spec)  # refuses a folder holding another run; copies its ``loaded`` over ours
+        spec.model.loaded = loaded
+        write_spec(run_dir, spec)
+        write_predictions(run_dir, _clip_results(annotations, matched, predictions.path))
     return run_dir

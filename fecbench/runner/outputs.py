@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -23,6 +24,9 @@ RUN_JSON = "run.json"
 PREDICTIONS = "predictions.jsonl"
 SCORES = "scores.json"
 CLIP_SCORES = "clip_scores.jsonl"
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 @dataclass
@@ -39,10 +43,21 @@ class RunResult:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Write through a temporary file and a rename, so a kill never leaves a half-written file behind."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write through a temporary file and a rename, so a kill never leaves a half-written file behind.
+
+    The temporary file has a name of its own (in the same folder, so the rename stays on one file
+    system): two writers never rename each other's file away.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_UMASK)  # as a plain write would create it (mkstemp makes it private)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_json(path: Path, data: Any) -> None:
