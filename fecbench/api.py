@@ -39,6 +39,7 @@ def run(
     model_args: dict[str, Any] | None = None,
     annotations: str | Path | None = None,
     video_roots: list[str] | tuple[str, ...] = (),
+    allow_absolute_videos: bool = False,
     sources: list[str] | None = None,
     frames: int | None = None,
     max_side: int = 448,
@@ -93,7 +94,7 @@ def run(
     clips = select_clips(data, sources, limit)
     if chosen_shard is not None:
         clips = chosen_shard.select(clips)
-    roots = VideoRoots.parse(list(video_roots))
+    roots = VideoRoots.parse(list(video_roots), allow_absolute=allow_absolute_videos)
     try:
         protocol = FrameProtocol(num_frames=frames or entry.spec.default_frames, max_side=max_side)
     except ValueError as exc:
@@ -307,14 +308,16 @@ def check_data(
     annotations: str | Path | None = None,
     video_roots: list[str] | tuple[str, ...] = (),
     sources: list[str] | None = None,
+    *,
+    allow_absolute_videos: bool = False,
 ) -> list[SourceReport]:
-    """Per source dataset: clips found, missing and unreadable under the given roots."""
+    """Per source dataset: clips found, missing, unreadable and refused (``video`` paths that may not be read)."""
     from fecbench.data.check import check_data as check
 
     data = resolve_annotations(annotations)
     selected = select_clips(data, sources, None)
     subset = Annotations(path=data.path, sha256=data.sha256, clips=selected)
-    return check(subset, VideoRoots.parse(list(video_roots)))
+    return check(subset, VideoRoots.parse(list(video_roots), allow_absolute=allow_absolute_videos))
 
 
 def make_demo(out_dir: str | Path, *, clips: int = 12, seed: int = 0) -> Path:

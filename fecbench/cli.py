@@ -35,6 +35,13 @@ VideoRootOpt = Annotated[
     list[str] | None,
     typer.Option("--video-root", help="Folder holding the source folders, or SOURCE=DIR for one source. Repeatable."),
 ]
+AllowAbsoluteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-absolute-videos",
+        help="Read annotation `video` paths that are absolute (refused by default; see docs/data.md).",
+    ),
+]
 SourcesOpt = Annotated[
     str | None, typer.Option("--sources", help="Comma-separated source datasets to restrict to, e.g. DFEW,RAVDESS.")
 ]
@@ -71,6 +78,7 @@ def run(
     model_args: Annotated[str | None, typer.Option("--model-args", help="k=v,k2=v2 passed to the adapter.")] = None,
     annotations: AnnotationsOpt = None,
     video_root: VideoRootOpt = None,
+    allow_absolute_videos: AllowAbsoluteOpt = False,
     sources: SourcesOpt = None,
     frames: Annotated[int | None, typer.Option(help="Frames sampled per clip (default: the adapter's).")] = None,
     max_side: Annotated[int, typer.Option(help="Longer side of sampled frames is scaled down to this.")] = 448,
@@ -126,6 +134,7 @@ def run(
             model_args=parse_model_args(model_args),
             annotations=annotations,
             video_roots=video_root or [],
+            allow_absolute_videos=allow_absolute_videos,
             sources=_sources(sources),
             frames=frames,
             max_side=max_side,
@@ -291,15 +300,18 @@ def data_check(
     annotations: AnnotationsOpt = None,
     video_root: VideoRootOpt = None,
     sources: SourcesOpt = None,
+    allow_absolute_videos: AllowAbsoluteOpt = False,
 ) -> None:
     """Per source dataset: clips found, missing and unreadable under the video roots."""
     from fecbench import api
 
-    reports = api.check_data(annotations, video_root or [], _sources(sources))
+    reports = api.check_data(
+        annotations, video_root or [], _sources(sources), allow_absolute_videos=allow_absolute_videos
+    )
     print_data_check(reports)
-    total_bad = sum(r.missing + r.unreadable for r in reports)
+    total_bad = sum(r.missing + r.unreadable + r.refused for r in reports)
     if total_bad:
-        err.print(f"{total_bad} clips are missing or unreadable; a run can be restricted with --sources")
+        err.print(f"{total_bad} clips are missing, unreadable or refused; a run can be restricted with --sources")
         raise typer.Exit(1)
 
 

@@ -111,13 +111,17 @@ def print_scores(scores: dict[str, Any]) -> None:
 
 
 def print_data_check(reports: list[SourceReport]) -> None:
-    """Per source: clips, found, missing, unreadable, usable; then a few example paths of each problem."""
-    table = Table("source", "clips", "found", "missing", "unreadable", "usable")
+    """Per source: clips, found, missing, unreadable, refused (if any), usable; then a few examples of each problem."""
+    refused = any(r.refused for r in reports)
+    table = Table("source", "clips", "found", "missing", "unreadable", *(["refused"] if refused else []), "usable")
     for r in reports:
-        table.add_row(r.source, str(r.clips), str(r.found), str(r.missing), str(r.unreadable), str(r.ok))
+        counts = [r.clips, r.found, r.missing, r.unreadable, *([r.refused] if refused else []), r.ok]
+        table.add_row(r.source, *map(str, counts))
     out.print(table)
     for r in reports:
         for example in r.missing_examples:
             out.print(f"  missing    {r.source}: {example}")
         for example in r.unreadable_examples:
             out.print(f"  unreadable {r.source}: {example}")
+        for example in r.refused_examples:
+            out.print(f"  refused    {r.source}: {example}", highlight=False, markup=False)

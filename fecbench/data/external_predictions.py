@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fecbench import jsontext
 from fecbench.data.annotations import Annotations, Clip
 from fecbench.data.fecbench_default import FEC_BENCH_SHA256
 from fecbench.errors import ConfigError
@@ -96,7 +97,7 @@ def read_external_predictions(path: str | Path) -> ExternalPredictions:
 def _parse(path: Path, text: str) -> list[tuple[str, Any]]:
     if text.lstrip().startswith("["):
         try:
-            data = json.loads(text)
+            data = jsontext.loads(text)
         except json.JSONDecodeError as exc:
             raise PredictionsFileError(
                 f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
@@ -107,7 +108,7 @@ def _parse(path: Path, text: str) -> list[tuple[str, Any]]:
         if not line.strip():
             continue
         try:
-            records.append((f"line {lineno}", json.loads(line)))
+            records.append((f"line {lineno}", jsontext.loads(line)))
         except json.JSONDecodeError as exc:
             raise PredictionsFileError(
                 f"{path}: line {lineno} is not valid JSON (column {exc.colno}: {exc.msg}); "

@@ -15,7 +15,14 @@ from fecbench.runner.batching import BatchGenerator
 from fecbench.runner.decode_ahead import DecodeAhead
 from fecbench.runner.folder_lock import LOCK_FILE, hold_run_folder
 from fecbench.runner.loop import run_batches
-from fecbench.runner.outputs import RUN_JSON, RunResult, failure_summary, write_predictions, write_spec
+from fecbench.runner.outputs import (
+    RUN_JSON,
+    RunResult,
+    failure_summary,
+    spec_problem,
+    write_predictions,
+    write_spec,
+)
 from fecbench.runner.plan import BatchQueue, group_by_shape, plan_clips
 from fecbench.runner.replica import ReplicaConfig
 from fecbench.runner.spec import ExecutionSpec, RunSpec, identity_differences
@@ -33,7 +40,9 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> None:
         try:
             old = RunSpec.model_validate_json(existing.read_text(encoding="utf-8"))
         except ValueError as exc:
-            raise ConfigError(f"{existing}: cannot read the existing run spec ({exc}); use another --output") from exc
+            raise ConfigError(
+                f"{existing}: cannot read the existing run spec ({spec_problem(exc)}); use another --output"
+            ) from exc
         differences = identity_differences(old.identity(), spec.identity())
         if differences:
             raise ConfigError(

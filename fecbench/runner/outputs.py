@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from fecbench import jsontext
+from fecbench.data.roots import REFUSED
 from fecbench.errors import ConfigError
 from fecbench.runner.spec import RunSpec
 from fecbench.runner.store import ClipResult
@@ -79,7 +83,18 @@ def read_spec(run_dir: Path) -> RunSpec:
     try:
         return RunSpec.model_validate_json(path.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise ConfigError(f"{path}: not a valid run spec: {exc}") from exc
+        raise ConfigError(f"{path}: not a valid run spec: {spec_problem(exc)}") from exc
+
+
+def spec_problem(exc: ValueError) -> str:
+    """A run spec's validation error on one line: the first problems, each with its field."""
+    if isinstance(exc, ValidationError):
+        problems = [
+            f"{'.'.join(map(str, e['loc'])) or '(file)'}: {e['msg']}".replace("\n", " ") for e in exc.errors()[:3]
+        ]
+        more = exc.error_count() - len(problems)
+        return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
+    return " ".join(str(exc).split())
 
 
 def write_predictions(run_dir: Path, results: list[ClipResult]) -> Path:
@@ -98,7 +113,7 @@ def read_predictions(run_dir: Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            records.append(jsontext.loads(line))
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path}: line {lineno} is not valid JSON ({exc.msg})") from exc
     return records
@@ -108,6 +123,8 @@ def failure_kind(error: str) -> str:
     """Group failure messages by cause, dropping paths and details (for summaries)."""
     if error.startswith("video error: video not found"):
         return "video not found"
+    if error.startswith(f"video error: {REFUSED}"):
+        return REFUSED
     if error.startswith("video error: "):
         reason = error.removeprefix("video error: ").split(": ", 1)[-1]
         return "video: " + re.split(r" \(", reason, maxsplit=1)[0]
