@@ -46,7 +46,12 @@ __all__ = [
 
 ID_FORMAT = "id-prediction"
 AUTHORS_FORMAT = "video_path-output"
-EXTERNAL_PROTOCOL = {"name": "external", "note": "frames were sampled by the harness that made the predictions"}
+#: The frame protocol of predictions made elsewhere: unknown, so a record of it stands on a track of its own.
+EXTERNAL_PROTOCOL_NAME = "external"
+EXTERNAL_PROTOCOL = {
+    "name": EXTERNAL_PROTOCOL_NAME,
+    "note": "frames were sampled by the harness that made the predictions",
+}
 
 
 class PredictionsFileError(ConfigError):
