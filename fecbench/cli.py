@@ -1,8 +1,9 @@
 """The ``fecbench`` command: parse options, call :mod:`fecbench.api`, print, choose the exit code.
 
-Exit codes: 0 all clips succeeded; 1 the job finished but some clips failed (or, for
-``data check``, some clips are missing or unreadable); 2 the job could not run (bad option, input
-or missing dependency); 130 interrupted (finished clips are kept).
+Exit codes: 0 all clips succeeded and every metric scored every clip; 1 the job finished but some
+clips failed, or a metric could not score some clips (judge failures), or, for ``data check``, some
+clips are missing, unreadable or refused; 2 the job could not run (bad option, input, missing
+dependency or checkpoint, a run folder another process holds); 130 interrupted (finished clips are kept).
 """
 
 from __future__ import annotations
@@ -14,7 +15,15 @@ from typing import Annotated, Any
 import typer
 
 from fecbench.errors import FecbenchError
-from fecbench.terminal import err, out, print_data_check, print_model_details, print_model_table, print_scores
+from fecbench.terminal import (
+    err,
+    out,
+    print_data_check,
+    print_metric_failures,
+    print_model_details,
+    print_model_table,
+    print_scores,
+)
 
 app = typer.Typer(
     help="Evaluate video MLLMs on FEC-Bench (facial expression captioning).",
@@ -66,6 +75,21 @@ def _judge_options(judge: str | None, judge_args: str | None, no_judge: bool) ->
     if no_judge and (judge or judge_args):
         raise ConfigError("--no-judge cannot be combined with --judge or --judge-args")
     return (None if no_judge else judge or DEFAULT_JUDGE), parse_judge_args(judge_args)
+
+
+def _metric_failures(scores: dict[str, Any] | None) -> dict[str, int]:
+    """Metrics some clips with a prediction could not be scored for (judge failures): name -> clips; printed."""
+    if not scores:
+        return {}
+    without_prediction = int(scores.get("n_failed", 0))
+    failing = {
+        name: int(metric.get("n_failed", 0)) - without_prediction
+        for name, metric in scores.get("metrics", {}).items()
+        if not metric.get("unsupported") and int(metric.get("n_failed", 0)) > without_prediction
+    }
+    if failing:
+        print_metric_failures(scores, failing)
+    return failing
 
 
 def _sources(value: str | None) -> list[str] | None:
@@ -168,11 +192,13 @@ def run(
         out.print(f"resumed: {resumed} clips were already finished, {result.n_run_now} run now")
     if result.scores:
         print_scores(result.scores)
+    failing = _metric_failures(result.scores)
     if result.n_failed:
         err.print(f"[red]{result.n_failed} of {result.n_clips} clips failed:[/red]")
         for kind, count in result.failures.items():
             err.print(f"  {count} x {kind}")
         err.print(f"details per clip: {result.run_dir / 'predictions.jsonl'}; rerun the same command to retry them")
+    if result.n_failed or failing:
         raise typer.Exit(1)
 
 
@@ -207,10 +233,12 @@ def merge(
     out.print(f"run folder: {result.run_dir} ({result.n_clips} clips from {len(shard_dirs)} shards)")
     if result.scores:
         print_scores(result.scores)
+    failing = _metric_failures(result.scores)
     if result.n_failed:
         err.print(f"[red]{result.n_failed} of {result.n_clips} clips failed:[/red]")
         for kind, count in result.failures.items():
             err.print(f"  {count} x {kind}")
+    if result.n_failed or failing:
         raise typer.Exit(1)
 
 
@@ -253,6 +281,13 @@ def score(
         seed=seed,
     )
     print_scores(scores)
+    failing = _metric_failures(scores)
+    if scores.get("n_failed"):
+        err.print(f"[red]{scores['n_failed']} of {scores['n_total']} clips have no prediction to score:[/red]")
+        for kind, count in (scores.get("failures") or {}).items():
+            err.print(f"  {count} x {kind}", highlight=False, markup=False)
+    if scores.get("n_failed") or failing:
+        raise typer.Exit(1)
 
 
 @app.command()

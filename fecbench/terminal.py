@@ -69,6 +69,18 @@ def print_model_details(rows: list[dict[str, Any]]) -> None:
             out.print(line, soft_wrap=True, highlight=False, markup=False)
 
 
+def print_metric_failures(scores: dict[str, Any], failing: dict[str, int]) -> None:
+    """Which metrics could not score some clips that have a prediction, and the judge tasks that failed."""
+    scored = int(scores.get("n", 0))
+    parts = ", ".join(f"{name} {count} of {scored}" for name, count in failing.items())
+    err.print(f"[red]metrics with failures (clips not scored):[/red] {parts}", highlight=False)
+    judge = scores.get("judge") or {}
+    if judge.get("clips_failed"):
+        tasks = ", ".join(f"{task} {n}" for task, n in judge["clips_failed"].items())
+        err.print(f"  judge failures by task: {tasks}; the reasons per clip are in clip_scores.jsonl", highlight=False)
+    err.print("  scoring again (fecbench score RUN_DIR) retries only these: good verdicts are cached", highlight=False)
+
+
 def print_scores(scores: dict[str, Any]) -> None:
     """Every metric with its interval, n and failures, then the judge that scored them."""
     label = f" [yellow]{scores['subset']}[/yellow]" if scores.get("subset") else ""
