@@ -55,7 +55,7 @@ def resolve_checkpoint(name: str, *, model: str, revision: str | None = None) ->
     if is_local_path(name):
         folder = os.path.expanduser(name)
         if not os.path.isdir(folder):
-            raise CheckpointError(f"{model}: checkpoint folder {name!r} does not exist")
+            raise CheckpointError(f"{model}: checkpoint directory {name!r} does not exist")
         return folder
     from huggingface_hub import constants
 

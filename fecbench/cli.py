@@ -14,16 +14,9 @@ from typing import Annotated, Any
 
 import typer
 
+from fecbench import terminal
 from fecbench.errors import FecbenchError
-from fecbench.terminal import (
-    err,
-    out,
-    print_data_check,
-    print_metric_failures,
-    print_model_details,
-    print_model_table,
-    print_scores,
-)
+from fecbench.terminal import err, out, print_data_check, print_model_details, print_model_table, print_scores
 
 app = typer.Typer(
     help="Evaluate video MLLMs on FEC-Bench (facial expression captioning).",
@@ -46,10 +39,7 @@ VideoRootOpt = Annotated[
 ]
 AllowAbsoluteOpt = Annotated[
     bool,
-    typer.Option(
-        "--allow-absolute-videos",
-        help="Read annotation `video` paths that are absolute (refused by default; see docs/data.md).",
-    ),
+    typer.Option("--allow-absolute-videos", help="Read absolute `video` paths (refused by default; docs/data.md)."),
 ]
 SourcesOpt = Annotated[
     str | None, typer.Option("--sources", help="Comma-separated source datasets to restrict to, e.g. DFEW,RAVDESS.")
@@ -75,21 +65,6 @@ def _judge_options(judge: str | None, judge_args: str | None, no_judge: bool) ->
     if no_judge and (judge or judge_args):
         raise ConfigError("--no-judge cannot be combined with --judge or --judge-args")
     return (None if no_judge else judge or DEFAULT_JUDGE), parse_judge_args(judge_args)
-
-
-def _metric_failures(scores: dict[str, Any] | None) -> dict[str, int]:
-    """Metrics some clips with a prediction could not be scored for (judge failures): name -> clips; printed."""
-    if not scores:
-        return {}
-    without_prediction = int(scores.get("n_failed", 0))
-    failing = {
-        name: int(metric.get("n_failed", 0)) - without_prediction
-        for name, metric in scores.get("metrics", {}).items()
-        if not metric.get("unsupported") and int(metric.get("n_failed", 0)) > without_prediction
-    }
-    if failing:
-        print_metric_failures(scores, failing)
-    return failing
 
 
 def _sources(value: str | None) -> list[str] | None:
@@ -192,13 +167,7 @@ def run(
         out.print(f"resumed: {resumed} clips were already finished, {result.n_run_now} run now")
     if result.scores:
         print_scores(result.scores)
-    failing = _metric_failures(result.scores)
-    if result.n_failed:
-        err.print(f"[red]{result.n_failed} of {result.n_clips} clips failed:[/red]")
-        for kind, count in result.failures.items():
-            err.print(f"  {count} x {kind}")
-        err.print(f"details per clip: {result.run_dir / 'predictions.jsonl'}; rerun the same command to retry them")
-    if result.n_failed or failing:
+    if terminal.report_failures(result, retry="rerun the same command to retry them"):
         raise typer.Exit(1)
 
 
@@ -233,12 +202,7 @@ def merge(
     out.print(f"run folder: {result.run_dir} ({result.n_clips} clips from {len(shard_dirs)} shards)")
     if result.scores:
         print_scores(result.scores)
-    failing = _metric_failures(result.scores)
-    if result.n_failed:
-        err.print(f"[red]{result.n_failed} of {result.n_clips} clips failed:[/red]")
-        for kind, count in result.failures.items():
-            err.print(f"  {count} x {kind}")
-    if result.n_failed or failing:
+    if terminal.report_failures(result):
         raise typer.Exit(1)
 
 
@@ -281,12 +245,7 @@ def score(
         seed=seed,
     )
     print_scores(scores)
-    failing = _metric_failures(scores)
-    if scores.get("n_failed"):
-        err.print(f"[red]{scores['n_failed']} of {scores['n_total']} clips have no prediction to score:[/red]")
-        for kind, count in (scores.get("failures") or {}).items():
-            err.print(f"  {count} x {kind}", highlight=False, markup=False)
-    if scores.get("n_failed") or failing:
+    if terminal.report_score_failures(scores):
         raise typer.Exit(1)
 
 
@@ -335,14 +294,12 @@ def data_check(
     annotations: AnnotationsOpt = None,
     video_root: VideoRootOpt = None,
     sources: SourcesOpt = None,
-    allow_absolute_videos: AllowAbsoluteOpt = False,
+    allow_absolute: AllowAbsoluteOpt = False,
 ) -> None:
     """Per source dataset: clips found, missing and unreadable under the video roots."""
     from fecbench import api
 
-    reports = api.check_data(
-        annotations, video_root or [], _sources(sources), allow_absolute_videos=allow_absolute_videos
-    )
+    reports = api.check_data(annotations, video_root or [], _sources(sources), allow_absolute_videos=allow_absolute)
     print_data_check(reports)
     total_bad = sum(r.missing + r.unreadable + r.refused for r in reports)
     if total_bad:

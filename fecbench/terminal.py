@@ -14,6 +14,7 @@ from fecbench.display import format_score
 
 if TYPE_CHECKING:
     from fecbench.data.check import SourceReport
+    from fecbench.runner.outputs import RunResult
 
 out = Console()
 err = Console(stderr=True)
@@ -69,15 +70,48 @@ def print_model_details(rows: list[dict[str, Any]]) -> None:
             out.print(line, soft_wrap=True, highlight=False, markup=False)
 
 
-def print_metric_failures(scores: dict[str, Any], failing: dict[str, int]) -> None:
-    """Which metrics could not score some clips that have a prediction, and the judge tasks that failed."""
+def report_failures(result: RunResult, retry: str = "") -> bool:
+    """The failed clips of a run by cause, then the metrics with failures; True when there is either (exit 1)."""
+    if result.n_failed:
+        err.print(f"[red]{result.n_failed} of {result.n_clips} clips failed:[/red]")
+        for kind, count in result.failures.items():
+            err.print(f"  {count} x {kind}")
+        if retry:
+            err.print(f"details per clip: {result.run_dir / 'predictions.jsonl'}; {retry}")
+    return bool(report_metric_failures(result.scores)) or bool(result.n_failed)
+
+
+def report_score_failures(scores: dict[str, Any]) -> bool:
+    """Clips without a prediction and metrics with failures, printed; True when there is either (exit 1)."""
+    if scores.get("n_failed"):
+        err.print(f"[red]{scores['n_failed']} of {scores['n_total']} clips have no prediction to score:[/red]")
+        for kind, count in (scores.get("failures") or {}).items():
+            err.print(f"  {count} x {kind}", highlight=False, markup=False)
+    return bool(report_metric_failures(scores)) or bool(scores.get("n_failed"))
+
+
+def report_metric_failures(scores: dict[str, Any] | None) -> dict[str, int]:
+    """Metrics that could not score some clips with a prediction (judge failures), printed: name -> clips.
+
+    The judge's failed tasks are printed by :func:`print_scores`; a non-empty result means exit status 1.
+    """
+    if not scores:
+        return {}
+    without_prediction = int(scores.get("n_failed", 0))
+    failing = {
+        name: int(metric.get("n_failed", 0)) - without_prediction
+        for name, metric in scores.get("metrics", {}).items()
+        if not metric.get("unsupported") and int(metric.get("n_failed", 0)) > without_prediction
+    }
+    if failing:
+        _print_metric_failures(scores, failing)
+    return failing
+
+
+def _print_metric_failures(scores: dict[str, Any], failing: dict[str, int]) -> None:
     scored = int(scores.get("n", 0))
     parts = ", ".join(f"{name} {count} of {scored}" for name, count in failing.items())
     err.print(f"[red]metrics with failures (clips not scored):[/red] {parts}", highlight=False)
-    judge = scores.get("judge") or {}
-    if judge.get("clips_failed"):
-        tasks = ", ".join(f"{task} {n}" for task, n in judge["clips_failed"].items())
-        err.print(f"  judge failures by task: {tasks}; the reasons per clip are in clip_scores.jsonl", highlight=False)
     err.print("  scoring again (fecbench score RUN_DIR) retries only these: good verdicts are cached", highlight=False)
 
 

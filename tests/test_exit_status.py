@@ -49,7 +49,7 @@ def test_score_exits_0_when_complete_and_1_when_a_metric_has_failures(tmp_path: 
     assert done.returncode == 1, done.stderr
     assert scores["metrics"]["tem"]["n_failed"] == 1 and scores["n_failed"] == 0
     assert "metrics with failures (clips not scored): tem 1 of 6" in done.stderr
-    assert "judge failures by task: align 1" in done.stderr
+    assert "judge failures (clips): align: 1" in done.stderr
     assert "Traceback" not in done.stderr
 
     every = {str(i): "He smiles judgefail-extract." for i in range(6)}
@@ -76,4 +76,4 @@ def test_run_exits_1_when_every_clip_ran_but_a_metric_has_failures(tmp_path: Pat
     assert done.returncode == 1, done.stderr
     assert "clips failed" not in done.stderr
     assert "metrics with failures (clips not scored): autodq 1 of 6, tem 1 of 6" in done.stderr
-    assert "judge failures by task: extract 1" in done.stderr
+    assert "judge failures (clips): extract: 1" in done.stderr

@@ -154,7 +154,9 @@ def test_offline_without_a_cached_copy_fails_fast(tmp_path: Path, refusing_hub: 
 
 def test_a_missing_local_folder_and_the_wrapper_are_checked_too(tmp_path: Path, nothing_listening: str) -> None:
     done, seconds = run_model(tmp_path, "qwen2-vl", {}, "--model-args", f"pretrained={tmp_path / 'nowhere'}")
-    assert_failed_fast(done, seconds, tmp_path, f"qwen2-vl: checkpoint folder '{tmp_path / 'nowhere'}' does not exist")
+    assert_failed_fast(
+        done, seconds, tmp_path, f"qwen2-vl: checkpoint directory '{tmp_path / 'nowhere'}' does not exist"
+    )
     done, seconds = run_model(tmp_path, "facetrack:qwen2-vl-2b", {"HF_ENDPOINT": nothing_listening})
     assert_failed_fast(done, seconds, tmp_path, "cannot fetch checkpoint 'Qwen/Qwen2-VL-2B-Instruct'")
 

@@ -146,6 +146,16 @@ def test_score_and_merge_refuse_a_folder_another_process_writes(tmp_path: Path) 
     assert score.returncode == 0, score.stderr
 
 
+def test_the_holder_details_never_hold_a_credential(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    argv = ["fecbench", "run", "--model", "gpt-4o", "--model-args", "api_key=sk-secret,base_url=http://h:1/v1"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--judge-args", "model=m,token=t0ken"])
+    with hold_run_folder(tmp_path / "r"):
+        held = json.loads((tmp_path / "r" / LOCK_FILE).read_text())
+    assert held["command"] == (
+        "fecbench run --model gpt-4o --model-args api_key=***,base_url=http://h:1/v1 --judge-args model=m,token=***"
+    )
+
+
 def test_holding_is_reentrant_in_a_thread_and_exclusive_across_threads(tmp_path: Path) -> None:
     folder = tmp_path / "runs" / "r"
     errors: list[BaseException] = []

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from fecbench.errors import ConfigError
+from fecbench.runner.spec import public_model_args
 
 LOCK_FILE = "run.lock"
 
@@ -228,13 +229,25 @@ def _write_holder(fd: int) -> None:
 
 
 def _command() -> str:
-    """This process's command line as the user typed it (``python -m fecbench.cli run`` reads ``fecbench run``)."""
+    """This process's command line as the user typed it (``python -m fecbench.cli run`` reads ``fecbench run``).
+
+    Credentials in ``k=v`` arguments (``--model-args api_key=...``) are masked, as run.json leaves them out.
+    """
     if not sys.argv or not sys.argv[0]:
         return "python"
     program = os.path.basename(sys.argv[0])
     if program in ("cli.py", "__main__.py", "fecbench"):
         program = "fecbench"
-    return " ".join([program, *sys.argv[1:]])
+    return " ".join([program, *map(_masked, sys.argv[1:])])
+
+
+def _masked(argument: str) -> str:
+    parts = []
+    for part in argument.split(","):
+        key, sep, value = part.partition("=")
+        secret = sep and not public_model_args({key.strip(): value})
+        parts.append(f"{key}=***" if secret else part)
+    return ",".join(parts)
 
 
 def _read_holder(lock_path: Path) -> str:
