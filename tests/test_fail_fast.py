@@ -6,6 +6,7 @@ answers; "no network" is an endpoint nothing listens on. Each run uses an empty 
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import socket
@@ -217,3 +218,9 @@ def test_a_start_failure_in_a_folder_that_held_a_run_keeps_it(
         execute_run(spec, first.run_dir, resolve_annotations(clip_set).clips, VideoRoots.parse([videos]), config)
     assert sorted(p.name for p in first.run_dir.iterdir()) == sorted([*before, "run.json"])
     assert (first.run_dir / "predictions.jsonl").read_bytes() == before["predictions.jsonl"]
+
+
+@pytest.mark.skipif(importlib.util.find_spec("vllm") is not None, reason="needs an adapter whose dependency is missing")
+def test_a_missing_dependency_fails_before_the_folder_and_the_bar(tmp_path: Path) -> None:
+    done, seconds = run_model(tmp_path, "vllm", {}, "--model-args", "pretrained=Qwen/Qwen2-VL-2B-Instruct")
+    assert_failed_fast(done, seconds, tmp_path, "model 'vllm' needs vllm, which is not installed: pip install")

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import TEST_PLUGINS, make_clip_set
 
+from fecbench.errors import ConfigError
 from fecbench.runner.folder_lock import LOCK_FILE, RunFolderBusy, hold_run_folder
 from fecbench.runner.outputs import write_json
 
@@ -220,3 +221,12 @@ def _text(path: Path) -> str:
         return path.read_text()
     except OSError:
         return ""
+
+
+def test_a_file_in_place_of_the_folder_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "taken").write_text("not a folder")
+    with (
+        pytest.raises(ConfigError, match="taken: cannot write in this run folder"),
+        hold_run_folder(tmp_path / "taken"),
+    ):
+        pass

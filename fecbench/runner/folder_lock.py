@@ -156,7 +156,12 @@ def _acquire(run_dir: Path, *, create: bool) -> HeldFolder:
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
         except FileNotFoundError:  # the folder was removed meanwhile (a holder discarding it): again
+            if not create:
+                raise ConfigError(f"{run_dir}: no such run folder") from None
             continue
+        except OSError as exc:  # not a folder, not writable...
+            _remove_dirs(created)
+            raise ConfigError(f"{run_dir}: cannot write in this run folder ({exc.strerror or exc})") from exc
         if not _try_lock(fd):
             holder = _read_holder(lock_path)
             os.close(fd)
