@@ -71,9 +71,7 @@ def run(
     ``i`` (0-based) of ``n`` of the selected clips (join the shards with :func:`merge`). ``ray``
     (``"local"``, ``"auto"`` or a cluster address) and/or ``workers`` > 1 run ``workers`` model
     replicas data-parallel on Ray, each with ``gpus_per_worker`` GPUs (see docs/scaling.md).
-    ``allow_absolute_videos`` reads annotation ``video`` paths that are absolute (refused by default,
-    docs/data.md). The dependencies and the checkpoint are checked before the run folder is created,
-    and the folder is held by this call until it returns (docs/architecture.md).
+    ``allow_absolute_videos``: read absolute ``video`` paths (refused by default, docs/data.md).
     """
     from fecbench.runner.batching import BatchSize
     from fecbench.runner.execute import execute_run
@@ -311,7 +309,6 @@ def check_data(
     annotations: str | Path | None = None,
     video_roots: list[str] | tuple[str, ...] = (),
     sources: list[str] | None = None,
-    *,
     allow_absolute_videos: bool = False,
 ) -> list[SourceReport]:
     """Per source dataset: clips found, missing, unreadable and refused (``video`` paths that may not be read)."""

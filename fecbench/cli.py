@@ -1,9 +1,8 @@
 """The ``fecbench`` command: parse options, call :mod:`fecbench.api`, print, choose the exit code.
 
-Exit codes: 0 all clips succeeded and every metric scored every clip; 1 the job finished but some
-clips failed, or a metric could not score some clips (judge failures), or, for ``data check``, some
-clips are missing, unreadable or refused; 2 the job could not run (bad option, input, missing
-dependency or checkpoint, a run folder another process holds); 130 interrupted (finished clips are kept).
+Exit codes (docs/architecture.md): 0 done; 1 done but some clips failed, a metric could not score some
+clips (judge failures) or, for ``data check``, clips are missing, unreadable or refused; 2 the job
+could not run (bad option or input, missing dependency or checkpoint, a folder another process holds); 130 interrupted.
 """
 
 from __future__ import annotations
