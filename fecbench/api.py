@@ -12,7 +12,7 @@ from fecbench.data.fecbench_default import FEC_BENCH_SHA256
 from fecbench.data.roots import VideoRoots
 from fecbench.data.selection import resolve_annotations, select_clips
 from fecbench.errors import ConfigError
-from fecbench.plugins import RegisteredAdapter, get_adapter, unique_adapters
+from fecbench.plugins import RegisteredAdapter, get_adapter, preflight, unique_adapters
 from fecbench.prompts import DEFAULT_INSTRUCTION
 from fecbench.runner.outputs import RunResult
 from fecbench.runner.spec import (
@@ -39,6 +39,7 @@ def run(
     model_args: dict[str, Any] | None = None,
     annotations: str | Path | None = None,
     video_roots: list[str] | tuple[str, ...] = (),
+    allow_absolute_videos: bool = False,
     sources: list[str] | None = None,
     frames: int | None = None,
     max_side: int = 448,
@@ -72,9 +73,11 @@ def run(
     (``"local"``, ``"auto"`` or a cluster address) and/or ``workers`` > 1 run ``workers`` model
     replicas data-parallel on Ray, each with ``gpus_per_worker`` GPUs (see docs/scaling.md).
     ``thumbnails`` writes a small JPEG strip of each clip's frames into ``thumbs/`` (local runs).
+    ``allow_absolute_videos``: read absolute ``video`` paths (refused by default, docs/data.md).
     """
     from fecbench.runner.batching import BatchSize
     from fecbench.runner.execute import execute_run
+    from fecbench.runner.folder_lock import hold_run_folder
     from fecbench.runner.replica import ReplicaConfig
     from fecbench.runner.shard import Shard
 
@@ -94,7 +97,7 @@ def run(
     clips = select_clips(data, sources, limit)
     if chosen_shard is not None:
         clips = chosen_shard.select(clips)
-    roots = VideoRoots.parse(list(video_roots))
+    roots = VideoRoots.parse(list(video_roots), allow_absolute=allow_absolute_videos)
     try:
         protocol = FrameProtocol(num_frames=frames or entry.spec.default_frames, max_side=max_side)
     except ValueError as exc:
@@ -143,19 +146,21 @@ def run(
         decode_workers=decode_workers,
         thumbnails=thumbnails,
     )
-    result = execute_run(spec, run_dir, clips, roots, config, ray=ray_options, progress=progress)
-    if score:
-        from fecbench.scoring import score_run
+    preflight(entry, dict(model_args or {}))  # dependencies and checkpoint, before the folder is made
+    with hold_run_folder(run_dir):  # one writer, from the first clip to the scores
+        result = execute_run(spec, run_dir, clips, roots, config, ray=ray_options, progress=progress)
+        if score:
+            from fecbench.scoring import score_run
 
-        result.scores = score_run(
-            run_dir,
-            judge=judge,
-            judge_args=judge_args,
-            cache=judge_cache,
-            concurrency=concurrency,
-            bootstrap=bootstrap,
-            seed=seed,
-        )
+            result.scores = score_run(
+                run_dir,
+                judge=judge,
+                judge_args=judge_args,
+                cache=judge_cache,
+                concurrency=concurrency,
+                bootstrap=bootstrap,
+                seed=seed,
+            )
     return result
 
 
@@ -346,14 +351,15 @@ def check_data(
     annotations: str | Path | None = None,
     video_roots: list[str] | tuple[str, ...] = (),
     sources: list[str] | None = None,
+    allow_absolute_videos: bool = False,
 ) -> list[SourceReport]:
-    """Per source dataset: clips found, missing and unreadable under the given roots."""
+    """Per source dataset: clips found, missing, unreadable and refused (``video`` paths that may not be read)."""
     from fecbench.data.check import check_data as check
 
     data = resolve_annotations(annotations)
     selected = select_clips(data, sources, None)
     subset = Annotations(path=data.path, sha256=data.sha256, clips=selected)
-    return check(subset, VideoRoots.parse(list(video_roots)))
+    return check(subset, VideoRoots.parse(list(video_roots), allow_absolute=allow_absolute_videos))
 
 
 def make_demo(out_dir: str | Path, *, clips: int = 12, seed: int = 0) -> Path:

@@ -1,8 +1,8 @@
 """The ``fecbench`` command: parse options, call :mod:`fecbench.api`, print, choose the exit code.
 
-Exit codes: 0 all clips succeeded; 1 the job finished but some clips failed (or, for
-``data check``, some clips are missing or unreadable); 2 the job could not run (bad option, input
-or missing dependency); 130 interrupted (finished clips are kept).
+Exit codes (docs/architecture.md): 0 done; 1 done but some clips failed, a metric could not score some
+clips (judge failures) or, for ``data check``, clips are missing, unreadable or refused; 2 the job
+could not run (bad option or input, missing dependency or checkpoint, a folder another process holds); 130 interrupted.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from fecbench import terminal
 from fecbench.cli_judges import judge_app, judges
 from fecbench.cli_results import register_results_commands
 from fecbench.errors import FecbenchError
@@ -37,6 +38,10 @@ AnnotationsOpt = Annotated[
 VideoRootOpt = Annotated[
     list[str] | None,
     typer.Option("--video-root", help="Folder holding the source folders, or SOURCE=DIR for one source. Repeatable."),
+]
+AllowAbsoluteOpt = Annotated[
+    bool,
+    typer.Option("--allow-absolute-videos", help="Read absolute `video` paths (refused by default; docs/data.md)."),
 ]
 SourcesOpt = Annotated[
     str | None, typer.Option("--sources", help="Comma-separated source datasets to restrict to, e.g. DFEW,RAVDESS.")
@@ -74,6 +79,7 @@ def run(
     model_args: Annotated[str | None, typer.Option("--model-args", help="k=v,k2=v2 passed to the adapter.")] = None,
     annotations: AnnotationsOpt = None,
     video_root: VideoRootOpt = None,
+    allow_absolute_videos: AllowAbsoluteOpt = False,
     sources: SourcesOpt = None,
     frames: Annotated[int | None, typer.Option(help="Frames sampled per clip (default: the adapter's).")] = None,
     max_side: Annotated[int, typer.Option(help="Longer side of sampled frames is scaled down to this.")] = 448,
@@ -132,6 +138,7 @@ def run(
             model_args=parse_model_args(model_args),
             annotations=annotations,
             video_roots=video_root or [],
+            allow_absolute_videos=allow_absolute_videos,
             sources=_sources(sources),
             frames=frames,
             max_side=max_side,
@@ -166,11 +173,7 @@ def run(
         out.print(f"resumed: {resumed} clips were already finished, {result.n_run_now} run now")
     if result.scores:
         print_scores(result.scores)
-    if result.n_failed:
-        err.print(f"[red]{result.n_failed} of {result.n_clips} clips failed:[/red]")
-        for kind, count in result.failures.items():
-            err.print(f"  {count} x {kind}")
-        err.print(f"details per clip: {result.run_dir / 'predictions.jsonl'}; rerun the same command to retry them")
+    if terminal.report_failures(result, retry="rerun the same command to retry them"):
         raise typer.Exit(1)
 
 
@@ -205,10 +208,7 @@ def merge(
     out.print(f"run folder: {result.run_dir} ({result.n_clips} clips from {len(shard_dirs)} shards)")
     if result.scores:
         print_scores(result.scores)
-    if result.n_failed:
-        err.print(f"[red]{result.n_failed} of {result.n_clips} clips failed:[/red]")
-        for kind, count in result.failures.items():
-            err.print(f"  {count} x {kind}")
+    if terminal.report_failures(result):
         raise typer.Exit(1)
 
 
@@ -251,6 +251,8 @@ def score(
         seed=seed,
     )
     print_scores(scores)
+    if terminal.report_score_failures(scores):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -301,15 +303,16 @@ def data_check(
     annotations: AnnotationsOpt = None,
     video_root: VideoRootOpt = None,
     sources: SourcesOpt = None,
+    allow_absolute: AllowAbsoluteOpt = False,
 ) -> None:
     """Per source dataset: clips found, missing and unreadable under the video roots."""
     from fecbench import api
 
-    reports = api.check_data(annotations, video_root or [], _sources(sources))
+    reports = api.check_data(annotations, video_root or [], _sources(sources), allow_absolute_videos=allow_absolute)
     print_data_check(reports)
-    total_bad = sum(r.missing + r.unreadable for r in reports)
+    total_bad = sum(r.missing + r.unreadable + r.refused for r in reports)
     if total_bad:
-        err.print(f"{total_bad} clips are missing or unreadable; a run can be restricted with --sources")
+        err.print(f"{total_bad} clips are missing, unreadable or refused; a run can be restricted with --sources")
         raise typer.Exit(1)
 
 

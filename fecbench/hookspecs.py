@@ -31,6 +31,9 @@ class AdapterSpec:
     rather than on the class so a run can be planned (and resumed) without importing the model.
     ``requires`` lists the import names the adapter needs; ``install_hint`` is the pip command
     that installs them, shown by ``fecbench models`` and in the error of a run that lacks them.
+    ``checkpoint_arg`` names the model argument holding a Hugging Face checkpoint (hub id or folder)
+    the adapter loads, ``default_checkpoint`` when it is not given: a run checks it
+    (:func:`fecbench.checkpoints.resolve_checkpoint`) before it creates its folder or loads anything.
     """
 
     name: str
@@ -41,6 +44,7 @@ class AdapterSpec:
     requires: tuple[str, ...] = ()
     install_hint: str = ""
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    checkpoint_arg: str | None = None
 
 
 @hookspec

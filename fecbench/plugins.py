@@ -125,6 +125,7 @@ def _compose(wrapper: RegisteredAdapter, inner: RegisteredAdapter) -> Registered
         default_frames=inner.spec.default_frames,
         requires=tuple(dict.fromkeys((*wrapper.spec.requires, *inner.spec.requires))),
         install_hint=" and ".join(dict.fromkeys(h for h in _hints_for_missing(wrapper, inner) if h)),
+        checkpoint_arg=inner.spec.checkpoint_arg,
     )
     return RegisteredAdapter(spec, wrapper.provider, wrapper.provider_version, inner=inner)
 
@@ -147,14 +148,39 @@ def import_factory(path: str) -> Any:
     return getattr(importlib.import_module(module_name), attr)
 
 
-def load_adapter(name: str, model_args: dict[str, Any]) -> Adapter:
-    """Import and construct an adapter, turning a missing dependency or a bad argument into a clear error."""
-    entry = get_adapter(name)
+def check_requirements(entry: RegisteredAdapter) -> None:
+    """Raise :class:`MissingDependencyError` with the pip command when the adapter's dependencies are missing."""
     missing = entry.missing_requirements()
     if missing:
         raise MissingDependencyError(
-            f"model {name!r} needs {', '.join(missing)}, which is not installed: {entry.spec.install_hint}"
+            f"model {entry.spec.name!r} needs {', '.join(missing)}, which is not installed: {entry.spec.install_hint}"
         )
+
+
+def preflight(entry: RegisteredAdapter, model_args: dict[str, Any]) -> None:
+    """What can be checked in seconds, without importing the model, before a run creates its folder.
+
+    Its dependencies are installed, and the checkpoint it will load is a local folder or a hub id
+    the hub has (or the local cache, offline): :func:`fecbench.checkpoints.resolve_checkpoint`.
+    """
+    check_requirements(entry)
+    arg = entry.spec.checkpoint_arg
+    if arg is None:
+        return
+    args = split_wrapper_args(entry.spec.name, model_args)[1] if entry.inner is not None else model_args
+    checkpoint = args.get(arg) or entry.spec.default_checkpoint
+    if checkpoint is None:
+        return  # the adapter says what it needs when it loads
+    from fecbench.checkpoints import resolve_checkpoint
+
+    revision = args.get("revision")
+    resolve_checkpoint(str(checkpoint), model=entry.spec.name, revision=None if revision is None else str(revision))
+
+
+def load_adapter(name: str, model_args: dict[str, Any]) -> Adapter:
+    """Import and construct an adapter, turning a missing dependency or a bad argument into a clear error."""
+    entry = get_adapter(name)
+    check_requirements(entry)
     try:
         factory = import_factory(entry.spec.factory)
     except ImportError as exc:

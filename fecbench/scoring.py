@@ -76,6 +76,7 @@ from fecbench.metrics.events import (
     vcgpt_entries,
 )
 from fecbench.metrics.ngram import score_ngram
+from fecbench.runner.folder_lock import hold_run_folder
 from fecbench.runner.outputs import (
     CLIP_SCORES,
     SCORES,
@@ -301,6 +302,25 @@ def score_run(
     if bootstrap < 0:
         raise ConfigError(f"--bootstrap must be 0 or more, got {bootstrap}")
     run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        read_spec(run_dir)  # the usual "not a run folder" message
+    with hold_run_folder(run_dir, create=False):
+        return _score_held(
+            run_dir, judge, judge_args, cache=cache, concurrency=concurrency, bootstrap=bootstrap, seed=seed
+        )
+
+
+def _score_held(
+    run_dir: Path,
+    judge: str | None,
+    judge_args: dict[str, Any] | None,
+    *,
+    cache: bool,
+    concurrency: int | None,
+    bootstrap: int,
+    seed: int,
+) -> dict[str, Any]:
+    """:func:`score_run` once the folder is held."""
     spec = read_spec(run_dir)
     records = read_predictions(run_dir)
     ok = [r for r in records if r.get("status") == "ok" and isinstance(r.get("prediction"), str)]

@@ -15,6 +15,7 @@ from fecbench.display import format_metric, format_score
 if TYPE_CHECKING:
     from fecbench.compare import Comparison
     from fecbench.data.check import SourceReport
+    from fecbench.runner.outputs import RunResult
 
 out = Console()
 err = Console(stderr=True)
@@ -172,6 +173,51 @@ def print_judge_check(result: dict[str, Any]) -> None:
         )
 
 
+def report_failures(result: RunResult, retry: str = "") -> bool:
+    """The failed clips of a run by cause, then the metrics with failures; True when there is either (exit 1)."""
+    if result.n_failed:
+        err.print(f"[red]{result.n_failed} of {result.n_clips} clips failed:[/red]")
+        for kind, count in result.failures.items():
+            err.print(f"  {count} x {kind}")
+        if retry:
+            err.print(f"details per clip: {result.run_dir / 'predictions.jsonl'}; {retry}")
+    return bool(report_metric_failures(result.scores)) or bool(result.n_failed)
+
+
+def report_score_failures(scores: dict[str, Any]) -> bool:
+    """Clips without a prediction and metrics with failures, printed; True when there is either (exit 1)."""
+    if scores.get("n_failed"):
+        err.print(f"[red]{scores['n_failed']} of {scores['n_total']} clips have no prediction to score:[/red]")
+        for kind, count in (scores.get("failures") or {}).items():
+            err.print(f"  {count} x {kind}", highlight=False, markup=False)
+    return bool(report_metric_failures(scores)) or bool(scores.get("n_failed"))
+
+
+def report_metric_failures(scores: dict[str, Any] | None) -> dict[str, int]:
+    """Metrics that could not score some clips with a prediction (judge failures), printed: name -> clips.
+
+    The judge's failed tasks are printed by :func:`print_scores`; a non-empty result means exit status 1.
+    """
+    if not scores:
+        return {}
+    without_prediction = int(scores.get("n_failed", 0))
+    failing = {
+        name: int(metric.get("n_failed", 0)) - without_prediction
+        for name, metric in scores.get("metrics", {}).items()
+        if not metric.get("unsupported") and int(metric.get("n_failed", 0)) > without_prediction
+    }
+    if failing:
+        _print_metric_failures(scores, failing)
+    return failing
+
+
+def _print_metric_failures(scores: dict[str, Any], failing: dict[str, int]) -> None:
+    scored = int(scores.get("n", 0))
+    parts = ", ".join(f"{name} {count} of {scored}" for name, count in failing.items())
+    err.print(f"[red]metrics with failures (clips not scored):[/red] {parts}", highlight=False)
+    err.print("  scoring again (fecbench score RUN_DIR) retries only these: good verdicts are cached", highlight=False)
+
+
 def print_scores(scores: dict[str, Any]) -> None:
     """Every metric with its interval, n and failures, then the judge that scored them."""
     label = f" [yellow]{scores['subset']}[/yellow]" if scores.get("subset") else ""
@@ -224,16 +270,20 @@ def print_scores(scores: dict[str, Any]) -> None:
 
 
 def print_data_check(reports: list[SourceReport]) -> None:
-    """Per source: clips, found, missing, unreadable, usable; then a few example paths of each problem."""
-    table = Table("source", "clips", "found", "missing", "unreadable", "usable")
+    """Per source: clips, found, missing, unreadable, refused (if any), usable; then a few examples of each problem."""
+    refused = any(r.refused for r in reports)
+    table = Table("source", "clips", "found", "missing", "unreadable", *(["refused"] if refused else []), "usable")
     for r in reports:
-        table.add_row(r.source, str(r.clips), str(r.found), str(r.missing), str(r.unreadable), str(r.ok))
+        counts = [r.clips, r.found, r.missing, r.unreadable, *([r.refused] if refused else []), r.ok]
+        table.add_row(r.source, *map(str, counts))
     out.print(table)
     for r in reports:
         for example in r.missing_examples:
             out.print(f"  missing    {r.source}: {example}")
         for example in r.unreadable_examples:
             out.print(f"  unreadable {r.source}: {example}")
+        for example in r.refused_examples:
+            out.print(f"  refused    {r.source}: {example}", highlight=False, markup=False)
 
 
 def print_comparison(result: Comparison, *, sources: bool = True) -> None:

@@ -190,7 +190,7 @@ def test_a_hub_id_that_cannot_be_reached_is_a_clear_error(monkeypatch: pytest.Mo
     import huggingface_hub.constants
 
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # read once at import; set it for real
-    with pytest.raises(ConfigError, match="facetrack-mm: cannot load checkpoint 'someone/facetrack-mm-7b'"):
+    with pytest.raises(ConfigError, match="facetrack-mm: checkpoint 'someone/facetrack-mm-7b' is not in the local"):
         load_adapter("facetrack-mm", {"pretrained": "someone/facetrack-mm-7b", "device": "cpu"})
 
 

@@ -368,7 +368,8 @@ def test_cli_scores_a_predictions_file_and_rescores_from_the_cache(judges, tmp_p
     run_dir = tmp_path / "run"
     args = ["--judge", "keyword", "--bootstrap", "100"]
     done = fecbench("score", str(source), "--annotations", str(annotations), "--out", str(run_dir), *args)
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == 1, done.stderr  # a metric with failures: exit 1 (the rating of clip 5 failed)
+    assert "metrics with failures (clips not scored): vcgpt_correctness 1 of 12" in done.stderr
     assert f"run folder: {run_dir}" in done.stdout
     table = {line.split("│")[1].strip(): line for line in done.stdout.splitlines() if line.count("│") > 4}
     cells = table["vcgpt_correctness (vcgpt-v1)"].split("│")
@@ -377,7 +378,7 @@ def test_cli_scores_a_predictions_file_and_rescores_from_the_cache(judges, tmp_p
     assert "judge keyword: test-keyword rules" in done.stdout and "judge failures (clips): rate: 1" in done.stderr
 
     again = fecbench("score", str(run_dir), *args)
-    assert again.returncode == 0, again.stderr
+    assert again.returncode == 1, again.stderr
     assert re.search(r"; judge calls: 1, cache hits: \d+", again.stdout)  # failures are asked again, never cached
 
     plain = fecbench("score", str(run_dir), "--no-judge")

@@ -32,6 +32,7 @@ def fecbench_register_adapters() -> list[AdapterSpec]:
             requires=("torch", "torchvision", "transformers"),
             install_hint=TRANSFORMERS_HINT,
             aliases=("qwen2_vl", "qwen2vl"),
+            checkpoint_arg="pretrained",
         ),
         *specs_hf.SPECS,
         *specs_authors.SPECS,

@@ -27,7 +27,6 @@ This adapter has been exercised only with a tiny random-weight checkpoint built 
 from __future__ import annotations
 
 import inspect
-import os
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -36,6 +35,7 @@ import transformers
 from transformers import AutoConfig, AutoProcessor
 
 from fecbench.adapter import Adapter, GenerationConfig, VideoRequest
+from fecbench.checkpoints import resolve_checkpoint
 from fecbench.errors import ConfigError
 from fecbench.facetrack import FaceTracker
 from fecbench.facetrack.tracker import DEFAULT_CONTEXT, tracker_settings
@@ -103,9 +103,7 @@ class FaceTrackMMAdapter(Adapter):
         )
         self.device = resolve_device(device)
         self.torch_dtype = resolve_dtype(dtype, self.device)
-        source = os.path.expanduser(self.pretrained)
-        if self.pretrained.startswith(("/", "./", "../", "~")) and not os.path.isdir(source):
-            raise ConfigError(f"facetrack-mm: checkpoint directory {self.pretrained!r} does not exist")
+        source = resolve_checkpoint(self.pretrained, model="facetrack-mm", revision=revision)
         load = {"revision": revision, "trust_remote_code": trust_remote_code}
         try:
             config = AutoConfig.from_pretrained(source, **load)

@@ -34,7 +34,6 @@ from __future__ import annotations
 import copy
 import gc
 import logging
-import os
 import threading
 import zlib
 from collections import OrderedDict
@@ -48,6 +47,7 @@ import transformers
 from transformers import AutoProcessor, BatchFeature, PreTrainedModel
 
 from fecbench.adapter import Adapter, GenerationConfig, VideoRequest, check_frames
+from fecbench.checkpoints import resolve_checkpoint
 from fecbench.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -197,9 +197,7 @@ class HFVideoChatAdapter(Adapter):
         self._prepare_calls = 0
         self._background: tuple[Any, threading.Lock] | None = None  # processor copy for prepare(), its lock
         self.pretrained = str(self.default_checkpoint if pretrained is None else pretrained)
-        source = os.path.expanduser(self.pretrained)
-        if self.pretrained.startswith(("/", "./", "../", "~")) and not os.path.isdir(source):
-            raise ConfigError(f"{self.name}: checkpoint directory {self.pretrained!r} does not exist")
+        source = resolve_checkpoint(self.pretrained, model=self.name, revision=revision)
         self.revision = revision
         self.device_map = device_map
         if device_map is not None and device != "auto":

@@ -47,5 +47,6 @@ SPECS: list[AdapterSpec] = [
         default_frames=PAPER_FRAMES,
         requires=("vllm", "transformers"),
         install_hint=VLLM_HINT,
+        checkpoint_arg="pretrained",
     ),
 ]

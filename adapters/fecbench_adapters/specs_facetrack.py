@@ -32,5 +32,6 @@ SPECS: list[AdapterSpec] = [
         requires=("torch", "transformers", "cv2", "scipy"),
         install_hint="pip install 'fecbench[transformers]'",
         aliases=("facetrack_mm", "facetrackmm"),
+        checkpoint_arg="pretrained",
     ),
 ]

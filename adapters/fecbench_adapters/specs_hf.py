@@ -23,6 +23,7 @@ def _spec(name: str, factory: str, summary: str, checkpoint: str, frames: int = 
         requires=REQUIRES,
         install_hint=INSTALL_HINT,
         aliases=tuple(aliases),
+        checkpoint_arg="pretrained",
     )
 
 

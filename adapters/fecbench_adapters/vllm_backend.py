@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from fecbench.adapter import Adapter, GenerationConfig, VideoRequest
+from fecbench.checkpoints import resolve_checkpoint
 from fecbench.errors import ConfigError, MissingDependencyError
 from fecbench_adapters.remote_chat import check_frames
 from fecbench_adapters.specs_api import VLLM_HINT
@@ -175,10 +176,12 @@ class VLLMAdapter(Adapter):
         )
         self.pretrained = self.engine_args["model"]
         self.revision = revision
+        source = resolve_checkpoint(self.pretrained, model="vllm", revision=revision)
+        self.engine_args["model"] = source
         vllm = import_vllm()
         self._vllm = vllm
         self.renderer = PromptRenderer(
-            os.path.expanduser(self.pretrained),
+            source,
             template=prompt_template,
             revision=revision,
             trust_remote_code=trust_remote_code,

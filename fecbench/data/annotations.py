@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fecbench import jsontext
 from fecbench.errors import AnnotationError
 from fecbench.paths import sha256_file
 
@@ -79,7 +80,7 @@ def _parse(path: Path, text: str) -> list[Any]:
         raise AnnotationError(f"{path}: the file is empty")
     if path.suffix.lower() not in (".jsonl", ".ndjson"):
         try:
-            data = json.loads(text)
+            data = jsontext.loads(text)
         except json.JSONDecodeError as exc:
             if not (exc.msg == "Extra data" and text.lstrip().startswith("{")):
                 raise AnnotationError(
@@ -97,7 +98,7 @@ def _parse(path: Path, text: str) -> list[Any]:
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            records.append(jsontext.loads(line))
         except json.JSONDecodeError as exc:
             raise AnnotationError(
                 f"{path}: invalid JSON on line {lineno} (JSONL), column {exc.colno}: {exc.msg}"

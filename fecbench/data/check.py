@@ -25,8 +25,10 @@ class SourceReport:
     found: int = 0
     missing: int = 0
     unreadable: int = 0
+    refused: int = 0
     missing_examples: list[str] = field(default_factory=list)
     unreadable_examples: list[str] = field(default_factory=list)
+    refused_examples: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> int:
@@ -55,8 +57,13 @@ def check_data(annotations: Annotations, roots: VideoRoots, *, workers: int = 4)
     for clip in annotations:
         report = reports.setdefault(clip.source, SourceReport(clip.source))
         report.clips += 1
+        reason = roots.refusal(clip)
         path = roots.resolve(clip)
-        if path is None:
+        if reason is not None:  # a path that may not be read (absolute, or climbing out with ..)
+            report.refused += 1
+            if len(report.refused_examples) < EXAMPLES_PER_SOURCE:
+                report.refused_examples.append(reason)
+        elif path is None:
             report.missing += 1
             if len(report.missing_examples) < EXAMPLES_PER_SOURCE:
                 report.missing_examples.append(clip.video)

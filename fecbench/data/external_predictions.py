@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fecbench import jsontext
 from fecbench.data.annotations import Annotations, Clip
 from fecbench.data.fecbench_default import FEC_BENCH_SHA256
 from fecbench.errors import ConfigError
@@ -45,7 +46,12 @@ __all__ = [
 
 ID_FORMAT = "id-prediction"
 AUTHORS_FORMAT = "video_path-output"
-EXTERNAL_PROTOCOL = {"name": "external", "note": "frames were sampled by the harness that made the predictions"}
+#: The frame protocol of predictions made elsewhere: unknown, so a record of it stands on a track of its own.
+EXTERNAL_PROTOCOL_NAME = "external"
+EXTERNAL_PROTOCOL = {
+    "name": EXTERNAL_PROTOCOL_NAME,
+    "note": "frames were sampled by the harness that made the predictions",
+}
 
 
 class PredictionsFileError(ConfigError):
@@ -96,7 +102,7 @@ def read_external_predictions(path: str | Path) -> ExternalPredictions:
 def _parse(path: Path, text: str) -> list[tuple[str, Any]]:
     if text.lstrip().startswith("["):
         try:
-            data = json.loads(text)
+            data = jsontext.loads(text)
         except json.JSONDecodeError as exc:
             raise PredictionsFileError(
                 f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
@@ -107,7 +113,7 @@ def _parse(path: Path, text: str) -> list[tuple[str, Any]]:
         if not line.strip():
             continue
         try:
-            records.append((f"line {lineno}", json.loads(line)))
+            records.append((f"line {lineno}", jsontext.loads(line)))
         except json.JSONDecodeError as exc:
             raise PredictionsFileError(
                 f"{path}: line {lineno} is not valid JSON (column {exc.colno}: {exc.msg}); "
@@ -267,6 +273,7 @@ def import_predictions(
     file stem unless ``name`` is given.
     """
     from fecbench.runner.execute import prepare_run_dir
+    from fecbench.runner.folder_lock import hold_run_folder
     from fecbench.runner.outputs import write_predictions, write_spec
 
     predictions = read_external_predictions(path)
@@ -274,8 +281,9 @@ def import_predictions(
     spec = external_spec(predictions, annotations, name or predictions.path.stem)
     run_dir = Path(out_dir) if out_dir else Path("runs") / f"external-{predictions.path.stem}-{spec.identity_hash()}"
     loaded = dict(spec.model.loaded)
-    prepare_run_dir(run_dir, spec)  # refuses a folder holding another run; copies its ``loaded`` over ours
-    spec.model.loaded = loaded
-    write_spec(run_dir, spec)
-    write_predictions(run_dir, _clip_results(annotations, matched, predictions.path))
+    with hold_run_folder(run_dir, discard_on_error=True):
+        prepare_run_dir(run_dir, spec)  # refuses a folder holding another run; copies its ``loaded`` over ours
+        spec.model.loaded = loaded
+        write_spec(run_dir, spec)
+        write_predictions(run_dir, _clip_results(annotations, matched, predictions.path))
     return run_dir

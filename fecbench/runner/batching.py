@@ -214,6 +214,8 @@ def batch_results(decoded: DecodedBatch, generator: BatchGenerator) -> Iterator[
 
 
 def missing_video_error(item: PlannedClip) -> VideoError:
+    if item.refused is not None:
+        return VideoError(item.refused)
     return VideoError(f"video not found: {item.clip.video} (looked in: {', '.join(item.tried) or 'nowhere'})")
 
 

@@ -13,8 +13,16 @@ from fecbench.errors import ConfigError
 from fecbench.plugins import load_adapter
 from fecbench.runner.batching import BatchGenerator
 from fecbench.runner.decode_ahead import DecodeAhead
+from fecbench.runner.folder_lock import LOCK_FILE, hold_run_folder
 from fecbench.runner.loop import run_batches
-from fecbench.runner.outputs import RUN_JSON, RunResult, failure_summary, write_predictions, write_spec
+from fecbench.runner.outputs import (
+    RUN_JSON,
+    RunResult,
+    failure_summary,
+    spec_problem,
+    write_predictions,
+    write_spec,
+)
 from fecbench.runner.plan import BatchQueue, group_by_shape, plan_clips
 from fecbench.runner.replica import ReplicaConfig
 from fecbench.runner.spec import ExecutionSpec, RunSpec, identity_differences
@@ -32,7 +40,9 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> None:
         try:
             old = RunSpec.model_validate_json(existing.read_text(encoding="utf-8"))
         except ValueError as exc:
-            raise ConfigError(f"{existing}: cannot read the existing run spec ({exc}); use another --output") from exc
+            raise ConfigError(
+                f"{existing}: cannot read the existing run spec ({spec_problem(exc)}); use another --output"
+            ) from exc
         differences = identity_differences(old.identity(), spec.identity())
         if differences:
             raise ConfigError(
@@ -41,7 +51,7 @@ def prepare_run_dir(run_dir: Path, spec: RunSpec) -> None:
             )
         spec.model.loaded = old.model.loaded
         spec.execution = old.execution
-    elif run_dir.exists() and any(run_dir.iterdir()):
+    elif run_dir.exists() and any(entry.name != LOCK_FILE for entry in run_dir.iterdir()):
         raise ConfigError(f"{run_dir} exists, is not empty and holds no {RUN_JSON}; use another --output")
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -56,7 +66,38 @@ def execute_run(
     ray: RayOptions | None = None,
     progress: bool = False,
 ) -> RunResult:
-    """Run the clips of ``spec`` not yet finished in ``run_dir``: here, or on Ray replicas with ``ray``."""
+    """Run the clips of ``spec`` not yet finished in ``run_dir``: here, or on Ray replicas with ``ray``.
+
+    The folder is held for the whole run (:mod:`fecbench.runner.folder_lock`); a run that stops
+    before any clip result is stored in a folder it found missing or empty leaves nothing behind.
+    """
+    with hold_run_folder(run_dir) as held:
+        try:
+            return _execute(spec, run_dir, clips, roots, config, ray=ray, progress=progress)
+        except BaseException:
+            if held.fresh and not _any_result(run_dir):
+                held.discard()
+            raise
+
+
+def _any_result(run_dir: Path) -> bool:
+    """Whether the store holds a result (ok or failed) of any clip: then the folder is a run worth keeping."""
+    if not (run_dir / RunStore.FILENAME).is_file():
+        return False
+    with RunStore(run_dir) as store:
+        return bool(store.results())
+
+
+def _execute(
+    spec: RunSpec,
+    run_dir: Path,
+    clips: list[Clip],
+    roots: VideoRoots,
+    config: ReplicaConfig,
+    *,
+    ray: RayOptions | None,
+    progress: bool,
+) -> RunResult:
     prepare_run_dir(run_dir, spec)
     write_spec(run_dir, spec)
     with RunStore(run_dir) as store:
@@ -75,6 +116,7 @@ def execute_run(
                     def loaded(description: dict[str, Any]) -> None:
                         spec.model.loaded = description
                         write_spec(run_dir, spec)
+                        tick(0, 0)  # the bar appears once the model has loaded
 
                     spec.execution = run_on_ray(queue, store, config, ray, on_loaded=loaded, on_progress=tick)
             write_spec(run_dir, spec)
@@ -111,6 +153,7 @@ def _run_here(
         try:
             spec.model.loaded = adapter.describe()
             write_spec(run_dir, spec)
+            tick(0, 0)  # the bar appears once the model has loaded: a model that cannot load fails before it
             generator = BatchGenerator(
                 adapter,
                 prompt=config.prompt,
@@ -141,7 +184,7 @@ def _run_here(
 
 @contextmanager
 def _progress_bar(enabled: bool, total: int, already: int, label: str) -> Iterator[Callable[[int, int], None]]:
-    """A rich progress bar with clips/s and ETA; a no-op callback when disabled."""
+    """A rich progress bar with clips/s and ETA, drawn from the first call of the callback; a no-op when disabled."""
     if not enabled:
         yield lambda done, failed: None
         return
@@ -167,14 +210,20 @@ def _progress_bar(enabled: bool, total: int, already: int, label: str) -> Iterat
         TextColumn("ETA"),
         TimeRemainingColumn(),
     )
-    with Progress(*columns) as bar:
-        task = bar.add_task(label, total=total, completed=already, rate="-", failed=0)
+    bar = Progress(*columns)
+    task = bar.add_task(label, total=total, completed=already, rate="-", failed=0)
 
-        def tick(done: int, failed: int) -> None:
-            nonlocal failed_total
-            failed_total += failed
-            bar.advance(task, done)
-            speed = bar.tasks[task].speed
-            bar.update(task, rate=f"{speed:.2f}" if speed else "-", failed=failed_total)
+    def tick(done: int, failed: int) -> None:
+        nonlocal failed_total
+        if not bar.live.is_started:
+            bar.start()
+        failed_total += failed
+        bar.advance(task, done)
+        speed = bar.tasks[task].speed
+        bar.update(task, rate=f"{speed:.2f}" if speed else "-", failed=failed_total)
 
+    try:
         yield tick
+    finally:
+        if bar.live.is_started:
+            bar.stop()

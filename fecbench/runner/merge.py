@@ -11,10 +11,12 @@ fields or clips at fault.
 from __future__ import annotations
 
 from collections import defaultdict
+from contextlib import ExitStack
 from pathlib import Path
 
 from fecbench.data.selection import resolve_annotations, select_clips
 from fecbench.errors import ConfigError
+from fecbench.runner.folder_lock import LOCK_FILE, hold_run_folder
 from fecbench.runner.outputs import RUN_JSON, RunResult, failure_summary, read_spec, write_predictions, write_spec
 from fecbench.runner.shard import Shard
 from fecbench.runner.spec import ExecutionSpec, RunSpec, SubsetSpec, identity_differences
@@ -25,10 +27,22 @@ SHOWN = 10
 
 
 def merge_shards(shard_dirs: list[Path], output: Path) -> RunResult:
-    """Check the shards, write the merged run folder (``run.json``, ``store.sqlite``, ``predictions.jsonl``)."""
+    """Check the shards, write the merged run folder (``run.json``, ``store.sqlite``, ``predictions.jsonl``).
+
+    The shard folders are held while they are read (a shard still running is refused) and the output
+    folder while it is written (:mod:`fecbench.runner.folder_lock`).
+    """
     if not shard_dirs:
         raise ConfigError("merge needs the shard run folders to join")
     _check_output(output)
+    with ExitStack() as held:
+        for folder in shard_dirs:
+            if folder.is_dir():
+                held.enter_context(hold_run_folder(folder, create=False))
+        return _merge_held(shard_dirs, output)
+
+
+def _merge_held(shard_dirs: list[Path], output: Path) -> RunResult:
     specs = [read_spec(d) for d in shard_dirs]
     shards = [_shard_of(d, spec) for d, spec in zip(shard_dirs, specs, strict=True)]
     base = specs[0]
@@ -72,11 +86,12 @@ def merge_shards(shard_dirs: list[Path], output: Path) -> RunResult:
     )
     spec.execution = ExecutionSpec(backend="merge", merged_from=[str(d.resolve()) for d in shard_dirs])
     results = [merged[clip.id] for clip in selected]
-    output.mkdir(parents=True, exist_ok=True)
-    write_spec(output, spec)
-    with RunStore(output) as store:
-        store.copy_in(results)
-    write_predictions(output, results)
+    with hold_run_folder(output, discard_on_error=True):
+        _check_output(output)  # again, now that no one else can write it
+        write_spec(output, spec)
+        with RunStore(output) as store:
+            store.copy_in(results)
+        write_predictions(output, results)
     failed = [r for r in results if r.status != "ok"]
     return RunResult(
         run_dir=output,
@@ -132,7 +147,7 @@ def _stored_results(folder: Path) -> list[ClipResult]:
 
 
 def _check_output(output: Path) -> None:
-    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+    if output.exists() and (not output.is_dir() or any(e.name != LOCK_FILE for e in output.iterdir())):
         raise ConfigError(f"--output {output} exists and is not empty; merge writes a new run folder")
 
 

@@ -9,12 +9,17 @@ from __future__ import annotations
 import json
 import os
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
+from fecbench import jsontext
+from fecbench.data.roots import REFUSED
 from fecbench.errors import ConfigError
 from fecbench.runner.spec import RunSpec
 from fecbench.runner.store import ClipResult
@@ -23,6 +28,9 @@ RUN_JSON = "run.json"
 PREDICTIONS = "predictions.jsonl"
 SCORES = "scores.json"
 CLIP_SCORES = "clip_scores.jsonl"
+
+_UMASK = os.umask(0o022)
+os.umask(_UMASK)
 
 
 @dataclass
@@ -39,10 +47,21 @@ class RunResult:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Write through a temporary file and a rename, so a kill never leaves a half-written file behind."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write through a temporary file and a rename, so a kill never leaves a half-written file behind.
+
+    The temporary file has a name of its own (in the same folder, so the rename stays on one file
+    system): two writers never rename each other's file away.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fd, 0o666 & ~_UMASK)  # as a plain write would create it (mkstemp makes it private)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -64,7 +83,18 @@ def read_spec(run_dir: Path) -> RunSpec:
     try:
         return RunSpec.model_validate_json(path.read_text(encoding="utf-8"))
     except ValueError as exc:
-        raise ConfigError(f"{path}: not a valid run spec: {exc}") from exc
+        raise ConfigError(f"{path}: not a valid run spec: {spec_problem(exc)}") from exc
+
+
+def spec_problem(exc: ValueError) -> str:
+    """A run spec's validation error on one line: the first problems, each with its field."""
+    if isinstance(exc, ValidationError):
+        problems = [
+            f"{'.'.join(map(str, e['loc'])) or '(file)'}: {e['msg']}".replace("\n", " ") for e in exc.errors()[:3]
+        ]
+        more = exc.error_count() - len(problems)
+        return "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
+    return " ".join(str(exc).split())
 
 
 def write_predictions(run_dir: Path, results: list[ClipResult]) -> Path:
@@ -83,7 +113,7 @@ def read_predictions(run_dir: Path) -> list[dict[str, Any]]:
         if not line.strip():
             continue
         try:
-            records.append(json.loads(line))
+            records.append(jsontext.loads(line))
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path}: line {lineno} is not valid JSON ({exc.msg})") from exc
     return records
@@ -93,6 +123,8 @@ def failure_kind(error: str) -> str:
     """Group failure messages by cause, dropping paths and details (for summaries)."""
     if error.startswith("video error: video not found"):
         return "video not found"
+    if error.startswith(f"video error: {REFUSED}"):
+        return REFUSED
     if error.startswith("video error: "):
         reason = error.removeprefix("video error: ").split(": ", 1)[-1]
         return "video: " + re.split(r" \(", reason, maxsplit=1)[0]

@@ -29,12 +29,16 @@ from fecbench.video.protocol import FrameProtocol
 
 @dataclass(frozen=True)
 class PlannedClip:
-    """A clip to run, where its video was found (None: under none of the roots) and its input shape."""
+    """A clip to run, where its video was found (None: under none of the roots) and its input shape.
+
+    ``refused`` says why its ``video`` path may not be read at all (data/roots.py), when it may not.
+    """
 
     clip: Clip
     path: Path | None
     tried: tuple[str, ...] = ()
     shape: Shape | None = None
+    refused: str | None = None
 
 
 @dataclass
@@ -67,6 +71,7 @@ def plan_clips(
             path=path,
             tried=() if path is not None else tuple(str(p) for p in roots.candidates(clip)),
             shape=shape,
+            refused=roots.refusal(clip),
         )
         for clip, path, shape in zip(clips, paths, shapes, strict=True)
     ]

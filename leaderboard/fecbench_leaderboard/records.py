@@ -27,6 +27,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from fecbench import jsontext
+from fecbench.data.external_predictions import EXTERNAL_PROTOCOL_NAME
 from fecbench.errors import ConfigError
 
 RECORD_VERSION = 1
@@ -86,10 +88,26 @@ class BenchmarkInfo(_Strict):
 
 
 class FrameProtocolInfo(BaseModel):
+    """How the run sampled frames; predictions made elsewhere (``name`` "external") have no known count or size."""
+
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
     name: str
-    num_frames: int
-    max_side: int
+    num_frames: int | None = None
+    max_side: int | None = None
+
+    @model_validator(mode="after")
+    def _known_unless_made_elsewhere(self) -> FrameProtocolInfo:
+        if not self.made_elsewhere and (self.num_frames is None or self.max_side is None):
+            raise ValueError(
+                f"num_frames and max_side are required (only predictions made elsewhere, name "
+                f"{EXTERNAL_PROTOCOL_NAME!r}, have none)"
+            )
+        return self
+
+    @property
+    def made_elsewhere(self) -> bool:
+        """Predictions imported from another harness (``fecbench score PREDICTIONS``): the protocol is unknown."""
+        return self.name == EXTERNAL_PROTOCOL_NAME
 
 
 class PromptInfo(_Strict):
@@ -381,7 +399,7 @@ def load_record(path: Path) -> Record:
     except (OSError, UnicodeDecodeError) as exc:
         raise RecordError(f"{path}: cannot read ({exc})") from exc
     try:
-        data = json.loads(text)
+        data = jsontext.loads(text)
     except json.JSONDecodeError as exc:
         raise RecordError(f"{path}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
     return parse_record(data, str(path))

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from fecbench import jsontext
 from fecbench.errors import ConfigError
 from fecbench.runner.outputs import CLIP_SCORES, SCORES, read_predictions, read_spec
 from fecbench_leaderboard.catalog import FEC_BENCH_SOURCES
@@ -123,7 +124,7 @@ def _read_json(path: Path, advice: str) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path.parent}: no {path.name}; {advice}")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = jsontext.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{path}: not valid JSON ({exc})") from exc
     if not isinstance(data, dict):
@@ -138,7 +139,7 @@ def _read_jsonl(path: Path, advice: str) -> list[dict[str, Any]]:
     for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if line.strip():
             try:
-                rows.append(json.loads(line))
+                rows.append(jsontext.loads(line))
             except json.JSONDecodeError as exc:
                 raise ConfigError(f"{path}: line {lineno} is not valid JSON ({exc.msg})") from exc
     return rows

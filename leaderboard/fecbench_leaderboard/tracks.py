@@ -5,9 +5,10 @@ and the judge (backend, model, prompt version and prompt hash). Runs are grouped
 settings; a group is ranked only within itself.
 
 A group is a *standard* track when it runs FEC-Bench's whole test set with the authors' own
-instruction. Frame protocol and judge are not published by the paper, so they name a track rather
-than disqualify it: two judges make two standard tracks. Any other group (a subset, another
-annotation set, another prompt) is shown apart, with its deviations written out.
+instruction on frames fecbench sampled. Frame protocol and judge are not published by the paper,
+so they name a track rather than disqualify it: two judges make two standard tracks. Any other
+group (a subset, another annotation set, another prompt, predictions made elsewhere, whose frame
+protocol is unknown) is shown apart, with its deviations written out.
 """
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def deviations(record: RunRecord) -> list[str]:
         )
     if record.benchmark.subset:
         found.append(record.benchmark.subset)
+    if record.frame_protocol.made_elsewhere:
+        found.append("predictions made elsewhere (their frame protocol is unknown)")
     if record.prompt.sha256 != AUTHORS_PROMPT_SHA256:
         found.append(f"a prompt other than the authors' instruction (sha256 {record.prompt.sha256[:12]})")
     return found
@@ -61,6 +64,8 @@ def benchmark_label(record: RunRecord) -> str:
 
 def frames_label(record: RunRecord) -> str:
     protocol = record.frame_protocol
+    if protocol.made_elsewhere:
+        return "made elsewhere (frame protocol unknown)"
     extra = ", ".join(f"{k} {v}" for k, v in sorted((protocol.model_extra or {}).items()))
     text = f"{protocol.num_frames} frames, {protocol.name}, max side {protocol.max_side}"
     return f"{text}, {extra}" if extra else text
