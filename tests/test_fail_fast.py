@@ -213,10 +213,11 @@ def test_a_start_failure_in_a_folder_that_held_a_run_keeps_it(
         generation=GenerationConfig(**spec.generation.model_dump()),
         batch=BatchSize.parse(1),
     )
-    before = {p.name: p.read_bytes() for p in first.run_dir.iterdir() if p.name != "run.json"}
+    before = {p.name: p.read_bytes() for p in first.run_dir.iterdir() if p.is_file() and p.name != "run.json"}
+    folders = sorted(p.name for p in first.run_dir.iterdir() if p.is_dir())  # thumbs/
     with pytest.raises(ConfigError, match="does not take no_such_arg"):
         execute_run(spec, first.run_dir, resolve_annotations(clip_set).clips, VideoRoots.parse([videos]), config)
-    assert sorted(p.name for p in first.run_dir.iterdir()) == sorted([*before, "run.json"])
+    assert sorted(p.name for p in first.run_dir.iterdir()) == sorted([*before, *folders, "run.json"])
     assert (first.run_dir / "predictions.jsonl").read_bytes() == before["predictions.jsonl"]
 
 
