@@ -22,14 +22,14 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fecbench.errors import ConfigError
 from fecbench_leaderboard.validate import record_problems
 
-RECORD_VERSION = 1
+RECORD_VERSION: Final = 1
 
 Relation = Literal["entailment", "neutral", "contradiction"]
 Scalar = str | int | float | bool | None
