@@ -11,7 +11,8 @@
 # tests/test_record_check.py runs it on a scratch git repository.
 set -euo pipefail
 base="${1:?usage: check-records.sh BASE_REVISION [OUT_DIR]}"
-out="$(realpath -m "${2:-record-preview}")"
+out="${2:-record-preview}"
+[[ "$out" == /* ]] || out="$PWD/$out" # relative to where it is run, before the cd below
 fecbench="${FECBENCH:-fecbench}"
 cd "$(dirname "$0")/.."
 
