@@ -97,10 +97,14 @@ def test_pull_request_workflow_covers_every_supported_python_and_the_whole_suite
     assert matrix["python"] == [f"3.{minor}" for minor in range(int(floor.group(1)), 15)]
     selections = sorted(entry["select"] for entry in matrix["include"])
     assert selections == ["not slow and not browser", "slow or browser"]  # complements: the whole suite
-    for job in workflow["jobs"].values():
+
+
+@pytest.mark.parametrize("workflow", WORKFLOWS, ids=[w.name for w in WORKFLOWS])
+def test_every_python_setup_caches_pip(workflow: Path) -> None:
+    for job in load_workflow(workflow)["jobs"].values():
         for step in job["steps"]:
             if step.get("uses", "").startswith("actions/setup-python"):
-                assert step["with"]["cache"] == "pip"
+                assert step["with"]["cache"] == "pip" and step["with"]["cache-dependency-path"] == "pyproject.toml"
 
 
 def test_record_workflow_checks_changed_records_and_uploads_the_preview() -> None:
