@@ -172,3 +172,16 @@ def test_record_script_with_nothing_changed_says_so(scratch_repo: tuple[Path, st
     assert done.returncode == 0, done.stdout + done.stderr
     assert "no record file changed since" in done.stdout and "no published page changes" in done.stdout
     assert not list((tmp_path / "preview" / "changed").iterdir())
+
+
+def test_a_scored_run_folder_is_checked_as_its_record_would_be(tmp_path: Path) -> None:
+    """A run folder (one with a failed clip) is turned into its record and checked; nothing is written."""
+    from conftest import fec_bench_test_json_path
+    from test_leaderboard import fec_clips, make_run, strong
+
+    run_dir = make_run(tmp_path / "runs", "lab", fec_clips(fec_bench_test_json_path(), 1), strong, judge=None)
+    done = fecbench("leaderboard", "check", str(run_dir), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.splitlines()[0]
+    assert line.startswith(f"{run_dir}: ok: run ") and "6 of 7 clips scored, 1 failed" in line and "no judge" in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
