@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from fecbench.adapter import Adapter, GenerationConfig, VideoRequest
 from fecbench.hookspecs import AdapterSpec, hookimpl
 
-__version__ = "0.1.0"
+__version__ = "0.2.0.dev0"
 
 __all__ = [
     "Adapter",

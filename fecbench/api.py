@@ -380,6 +380,17 @@ def build_leaderboard(paths: list[str | Path], out_dir: str | Path, *, reported:
     return build_site([Path(p) for p in paths], Path(out_dir), reported=reported)
 
 
+def check_records(paths: list[str | Path], *, changed_since: str | None = None) -> list[Any]:
+    """Validate result records (schema, scales, intervals, counts, track) without building the site.
+
+    Returns one :class:`fecbench_leaderboard.check.RecordCheck` per file (a summary line, or the error
+    naming the file and the field); ``changed_since`` (a git revision) keeps the files changed since it.
+    """
+    from fecbench_leaderboard.check import check_records as check
+
+    return check([Path(p) for p in paths], changed_since=changed_since)
+
+
 def record_run(
     run_dir: str | Path,
     out: str | Path | None = None,

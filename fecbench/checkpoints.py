@@ -127,7 +127,7 @@ def _resolve_hub(name: str, *, model: str, revision: str | None) -> str:
                 f"repository needs hf auth login or HF_TOKEN), or {local_hint}"
             ) from exc
         return _unreachable(model, at, endpoint, cached, exc, local_hint)
-    except (OSError, *_http_errors()) as exc:
+    except _transport_errors() as exc:
         return _unreachable(model, at, endpoint, cached, exc, local_hint)
     return name
 
@@ -150,6 +150,11 @@ def _cached_folder(name: str, revision: str | None) -> str | None:
 
     found = try_to_load_from_cache(name, PROBE_FILE, revision=revision)
     return str(Path(found).parent) if isinstance(found, str) else None
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """OSError and the HTTP clients' transport errors: the hub could not be reached."""
+    return (OSError, *_http_errors())
 
 
 def _http_errors() -> tuple[type[Exception], ...]:

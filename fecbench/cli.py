@@ -346,6 +346,34 @@ def leaderboard_build(
     out.print(f"leaderboard: {index}", highlight=False, markup=False)
 
 
+@leaderboard_app.command("check")
+def leaderboard_check(
+    paths: Annotated[list[Path], typer.Argument(help="Result records or folders of records (e.g. results/).")],
+    changed_since: Annotated[
+        str | None,
+        typer.Option("--changed-since", help="Only the record files changed since this git revision (origin/main)."),
+    ] = None,
+) -> None:
+    """Validate result records as the pull-request check does (schema, scales, counts, track); build nothing."""
+    from fecbench import api
+
+    checks = api.check_records(list(paths), changed_since=changed_since)
+    for check in checks:
+        if check.ok:
+            out.print(check.summary, highlight=False, markup=False, soft_wrap=True)
+        else:
+            err.print(f"error: {check.error}", highlight=False, markup=False, soft_wrap=True)
+    bad = sum(not c.ok for c in checks)
+    since = f" changed since {changed_since}" if changed_since else ""
+    if bad:
+        err.print(f"{bad} of {len(checks)} record files{since} are invalid", highlight=False, markup=False)
+        raise typer.Exit(2)
+    if not checks:
+        out.print(f"no record file{since} to check", highlight=False, markup=False)
+    else:
+        out.print(f"{len(checks)} record files{since} checked, all valid", highlight=False, markup=False)
+
+
 @leaderboard_app.command("record")
 def leaderboard_record(
     run_dir: Annotated[Path, typer.Argument(help="A scored run folder.")],

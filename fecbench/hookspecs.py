@@ -50,8 +50,10 @@ class AdapterSpec:
 @hookspec
 def fecbench_register_adapters() -> list[AdapterSpec]:
     """Return the model adapters this plugin provides."""
+    raise NotImplementedError  # a specification: pluggy calls the plugins' implementations
 
 
 @hookspec
 def fecbench_register_judges() -> list[JudgeSpec]:
     """Return the judges (event extraction, relation, rating) this plugin provides."""
+    raise NotImplementedError

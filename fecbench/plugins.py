@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 
@@ -82,7 +82,7 @@ def registered_adapters() -> dict[str, RegisteredAdapter]:
     found: dict[str, RegisteredAdapter] = {}
     for impl in pm.hook.fecbench_register_adapters.get_hookimpls():
         provider, version = provider_of(impl.plugin, pm)
-        for spec in impl.function() or []:
+        for spec in cast("list[AdapterSpec]", impl.function() or []):
             entry = RegisteredAdapter(spec, provider, version)
             for name in (spec.name, *spec.aliases):
                 if name in found and found[name].spec != spec:
@@ -189,7 +189,8 @@ def load_adapter(name: str, model_args: dict[str, Any]) -> Adapter:
     if entry.inner is not None:
         return _load_composed(entry, factory, model_args)
     _check_model_args(name, factory, model_args)
-    return factory(**model_args)
+    adapter: Adapter = factory(**model_args)
+    return adapter
 
 
 def _load_composed(entry: RegisteredAdapter, factory: Any, model_args: dict[str, Any]) -> Adapter:
@@ -207,7 +208,8 @@ def _load_composed(entry: RegisteredAdapter, factory: Any, model_args: dict[str,
         )
     inner = load_adapter(entry.inner.spec.name, inner_args)
     try:
-        return factory(inner, **wrapper_args)
+        wrapped: Adapter = factory(inner, **wrapper_args)
+        return wrapped
     except BaseException:
         inner.close()
         raise

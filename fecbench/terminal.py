@@ -33,7 +33,7 @@ def print_model_table(rows: list[dict[str, Any]]) -> None:
     content = out.width - 13  # what is left after 5 borders and 8 cells of padding
     if sum(natural) + 16 > content:  # a narrow terminal: wrap the other columns first, keep checkpoint ids whole
         table.columns[0].width = min(natural[0], 17)
-        table.columns[1].width = min(natural[1], 14)  # "fecbench 0.1.0"
+        table.columns[1].width = min(natural[1], 19)  # "fecbench 0.2.0.dev0"
         table.columns[3].width = 12
         table.columns[2].width = max(12, content - 12 - table.columns[0].width - table.columns[1].width)
     hints = []

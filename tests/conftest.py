@@ -97,3 +97,34 @@ def make_clip_set(root: Path, count: int, *, sources: tuple[str, ...] = ("SRCA",
 @pytest.fixture
 def clip_set(tmp_path: Path) -> Path:
     return make_clip_set(tmp_path / "set", 6)
+
+
+# The pull-request workflow runs `pytest -m "not slow and not browser"` for a first signal in a few minutes, and
+# `pytest -m "slow or browser"` beside it (.github/workflows/test.yml): together they are the whole suite.
+#: modules that build tiny random-weight models, start Ray, or run the quick start end to end
+SLOW_MODULES = frozenset(
+    {
+        "test_author_adapters.py",
+        "test_facetrack_mm.py",
+        "test_hf_adapters.py",
+        "test_judge_transformers.py",
+        "test_judge_vllm.py",
+        "test_prepare_ahead.py",
+        "test_quickstart.py",
+        "test_qwen2_vl.py",
+        "test_ray_pool.py",
+        "test_resume_kill.py",
+        "test_vllm_adapters.py",
+    }
+)
+#: modules that drive Chromium
+BROWSER_MODULES = frozenset({"test_leaderboard_browser.py"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        name = item.path.name
+        if name in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+        if name in BROWSER_MODULES:
+            item.add_marker(pytest.mark.browser)

@@ -11,6 +11,8 @@ from pathlib import Path
 from conftest import TEST_PLUGINS
 from import_probe import imported_by
 
+from fecbench import __version__
+
 
 def fecbench(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {**os.environ, "COLUMNS": "200", **(env or {})}
@@ -42,7 +44,7 @@ def test_models_lists_builtin_and_plugin_adapters_with_dependency_state() -> Non
     done = fecbench("models", env=env)
     assert done.returncode == 0, done.stderr
     lines = {line.split("│")[1].strip(): line for line in done.stdout.splitlines() if line.count("│") > 3}
-    assert "baseline" in lines and "fecbench 0.1.0" in lines["baseline"] and " ok " in lines["baseline"]
+    assert "baseline" in lines and f"fecbench {__version__}" in lines["baseline"] and " ok " in lines["baseline"]
     qwen = next(v for k, v in lines.items() if k.startswith("qwen2-vl"))
     assert "Qwen/Qwen2-VL-7B-Instruct" in qwen
     assert "missing fecbench_no_such_package" in lines["needs-missing"]

@@ -128,6 +128,7 @@ def _validate(path: Path, records: list[Any]) -> list[Clip]:
             problems.append(f"{where}: field {name!r} must be a non-empty string ({got})")
         if bad:
             continue
+        assert isinstance(raw_id, str)  # _is_text checked it above
         if raw_id in first_index:
             problems.append(f"{where}: field 'id' duplicates record {first_index[raw_id]}")
             continue

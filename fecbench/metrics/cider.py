@@ -117,12 +117,11 @@ class CiderStats:
                     match_e.append((row, gid, min(tf, tf_ref) * tf_ref))
             delta = float(max(0, len(hyp) - 1) - max(0, len(ref) - 1))  # bigram counts, as in the reference
             penalty[clip] = np.e ** (-(delta**2) / (2 * sigma**2))
-        ref = _Entries.from_triples(ref_e)
         return cls(
             n_clips=len(refs),
             n=n,
             n_grams=len(vocab),
-            ref=ref,
+            ref=_Entries.from_triples(ref_e),
             hyp=_Entries.from_triples(hyp_e),
             match=_Entries.from_triples(match_e),
             ref_clip=np.array([row // n for row, _, _ in ref_e], dtype=np.int64),
@@ -144,7 +143,8 @@ class CiderStats:
         denom = np.sqrt(self.ref.row_sums(idf2, rows)) * np.sqrt(self.hyp.row_sums(idf2, rows))
         dot = self.match.row_sums(idf2, rows)
         val = np.divide(dot, denom, out=dot, where=denom != 0)  # the reference skips the division at norm 0
-        return (val.reshape(self.n_clips, self.n) * self.penalty[:, None]).mean(axis=1) * 10.0
+        per_clip: np.ndarray = (val.reshape(self.n_clips, self.n) * self.penalty[:, None]).mean(axis=1) * 10.0
+        return per_clip
 
     def corpus(self, weights: np.ndarray | None = None) -> float:
         """Corpus CIDEr-D: the mean of the per-clip scores over the multiset of clips given by ``weights``."""

@@ -178,16 +178,20 @@ def event_metric_entry(
 
 
 def vcgpt_entries(
-    ratings: Sequence[Mapping[str, int]], *, n_failed: int = 0, bootstrap: int = 1000, seed: int = 0
+    ratings: Sequence[Mapping[str, float]], *, n_failed: int = 0, bootstrap: int = 1000, seed: int = 0
 ) -> dict[str, dict[str, Any]]:
     """``scores.json`` entries of the four Video-ChatGPT dimensions: mean rating with its interval."""
     entries: dict[str, dict[str, Any]] = {}
     for dimension in VCGPT_DIMENSIONS:
         values = np.array([float(r[dimension]) for r in ratings], dtype=float)
         n = len(values)
+
+        def mean_of(idx: np.ndarray, v: np.ndarray = values) -> float:
+            return float(v[idx].mean())
+
         entries[dimension] = {
             "value": float(values.mean()) if n else None,
-            "ci95": _interval(lambda idx, v=values: float(v[idx].mean()), n, bootstrap, seed),
+            "ci95": _interval(mean_of, n, bootstrap, seed),
             "n": n,
             "n_failed": n_failed,
             "version": VCGPT_VERSION,

@@ -61,9 +61,10 @@ def plan_clips(
     paths = [roots.resolve(clip) for clip in clips]
     shapes: list[Shape | None] = [None] * len(clips)
     if probe:
-        found = [i for i, path in enumerate(paths) if path is not None]
+        found = [(i, path) for i, path in enumerate(paths) if path is not None]
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="fecbench-probe") as pool:
-            for i, shape in zip(found, pool.map(lambda i: probe_shape(paths[i], protocol), found), strict=True):
+            probed = pool.map(lambda item: probe_shape(item[1], protocol), found)
+            for (i, _), shape in zip(found, probed, strict=True):
                 shapes[i] = shape
     return [
         PlannedClip(

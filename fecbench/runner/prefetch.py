@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -80,7 +80,8 @@ class _Pending(Generic[T, R, S]):
         self.finished: Future[S] | None = None
 
 
-def _outcome(future: Future[R]) -> R | Exception:
+def _outcome(future: Future[Any]) -> Any:
+    """The future's result, or the exception it raised (typed Any: mypy cannot solve ``R | Exception`` here)."""
     try:
         return future.result()
     except Exception as exc:  # recorded per clip by the runner, never fatal to the run (a cancelled load too)

@@ -128,7 +128,7 @@ def _quarter_turn(tkhd: bytes) -> bool:
     """Whether the track header's display matrix turns the picture by 90 or 270 degrees."""
     matrix_at = 4 + (32 if tkhd[0] == 1 else 20) + 16  # version/flags, times and ids, reserved/layer/volume
     a, b = struct.unpack_from(">ii", tkhd, matrix_at)
-    return abs(a) < abs(b)
+    return bool(abs(a) < abs(b))
 
 
 def _pyav_video_size(path: Path) -> tuple[int, int] | None:

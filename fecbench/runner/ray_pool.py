@@ -221,9 +221,9 @@ class _Pool:
                 return
             done, _ = self.ray.wait(pending, num_returns=1, timeout=1.0)
             for ref in done:
-                worker = owners.pop(ref, None)
-                if worker is None:  # already given back when its replica's death was first seen
+                if ref not in owners:  # already given back when its replica's death was first seen
                     continue
+                worker = owners.pop(ref)
                 batch = worker.in_flight.pop(ref)
                 try:
                     outcome: BatchOutcome = self.ray.get(ref)

@@ -55,7 +55,7 @@ def decode_clip(path: Path, protocol: FrameProtocol) -> SampledFrames:
         note = note or retry_note
     first_time = min(seen.values())
     array = np.stack([frames[key] for key in chosen])
-    source = {
+    source: dict[str, Any] = {
         "decoded_frames": len(seen),
         "duration_s": round(max(seen.values()) - first_time, 4),
         "height": int(array.shape[1]),
@@ -122,7 +122,7 @@ def _to_rgb(frame: Any, max_side: int) -> np.ndarray:
     width, height = output_size(frame.width, frame.height, max_side)
     smaller = (width, height) != (frame.width, frame.height)
     rgb = frame.reformat(width=width, height=height, format="rgb24", interpolation="AREA" if smaller else None)
-    array = rgb.to_ndarray()
+    array: np.ndarray = rgb.to_ndarray()
     quarter_turns = round((getattr(frame, "rotation", 0) or 0) / 90) % 4
     if quarter_turns:
         array = np.ascontiguousarray(np.rot90(array, k=quarter_turns))

@@ -16,8 +16,10 @@ class MetricInfo:
     label: str
     scale: str
     definition: str
-    #: largest value the metric can take, for chart axes (None: unbounded)
+    #: largest value the metric can take: chart axes and record validation (None: unbounded)
     maximum: float | None = None
+    #: smallest value the metric can take (every metric here is 0 at worst)
+    minimum: float = 0.0
 
 
 METRICS: tuple[MetricInfo, ...] = (
@@ -50,6 +52,8 @@ METRICS: tuple[MetricInfo, ...] = (
         "PTB tokenisation, document frequencies from the references of the clips scored, clipped dot product, "
         "Gaussian length penalty (sigma 6), mean over n, times 10. A corpus metric: a subset's CIDEr is "
         "recomputed on that subset, not averaged.",
+        # one reference per clip: the clipped cosine and the length penalty are each at most 1
+        10.0,
     ),
     MetricInfo(
         "rouge_l",

@@ -10,8 +10,10 @@ Two kinds share one envelope (``record_version`` and ``kind``):
   table, with their source; they are shown as such and never ranked with measured runs.
 
 A contributor adds a record by pull request, so loading is strict: unknown fields, a missing
-version, a version from a newer fecbench or a broken field is an error naming the file and the
-field, never a silently skipped file. An older ``record_version`` is upgraded by the functions in
+version, a version from a newer fecbench, a broken field, a number given as a string, or a value
+the rules of :mod:`fecbench_leaderboard.validate` refuse (off its metric's scale, outside its own
+interval, counts that do not add up) is an error naming the file and the field, never a silently
+skipped file. An older ``record_version`` is upgraded by the functions in
 :data:`UPGRADES` (one step per version) when a later version changes the schema.
 """
 
@@ -23,19 +25,22 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from fecbench import jsontext
 from fecbench.data.external_predictions import EXTERNAL_PROTOCOL_NAME
 from fecbench.errors import ConfigError
+from fecbench_leaderboard.validate import record_problems
 
-RECORD_VERSION = 1
+RECORD_VERSION: Final = 1
 
 Relation = Literal["entailment", "neutral", "contradiction"]
 Scalar = str | int | float | bool | None
-NonNegative = Annotated[int, Field(ge=0)]
+#: measured counts and numbers are JSON numbers: ``"0.5"`` or ``true`` is refused, not converted
+NonNegative = Annotated[int, Field(ge=0, strict=True)]
+Number = Annotated[float, Field(strict=True)]
 
 
 class RecordError(ConfigError):
@@ -49,13 +54,13 @@ class _Strict(BaseModel):
 class Metric(_Strict):
     """One metric of a run (or of one source dataset of a run): value, 95% interval, n, failures, version."""
 
-    value: float | None
-    ci95: tuple[float, float] | None = None
+    value: Number | None
+    ci95: tuple[Number, Number] | None = None
     n: NonNegative
     n_failed: NonNegative = 0
     version: str
-    recall: float | None = None
-    precision: float | None = None
+    recall: Number | None = None
+    precision: Number | None = None
     #: why the judge could not compute this metric (then ``value`` is None)
     unsupported: str | None = None
 
@@ -92,8 +97,8 @@ class FrameProtocolInfo(BaseModel):
 
     model_config = ConfigDict(extra="allow", allow_inf_nan=False)
     name: str
-    num_frames: int | None = None
-    max_side: int | None = None
+    num_frames: Annotated[int | None, Field(gt=0, strict=True)] = None
+    max_side: Annotated[int | None, Field(gt=0, strict=True)] = None
 
     @model_validator(mode="after")
     def _known_unless_made_elsewhere(self) -> FrameProtocolInfo:
@@ -201,7 +206,7 @@ class ClipExample(_Strict):
     video: str = ""
     reference: str
     prediction: str
-    scores: dict[str, float | None] = Field(default_factory=dict)
+    scores: dict[str, Number | None] = Field(default_factory=dict)
     events: ClipEvents | None = None
     autodq: AutodqExplanation | None = None
     tem: TemExplanation | None = None
@@ -269,8 +274,8 @@ class Examples(_Strict):
 
 class Bootstrap(_Strict):
     resamples: NonNegative
-    seed: int
-    level: float = 0.95
+    seed: Annotated[int, Field(strict=True)]
+    level: Number = 0.95
 
 
 class Timestamps(_Strict):
@@ -378,11 +383,22 @@ def parse_record(data: Any, where: str) -> Record:
     if model is None:
         raise RecordError(f"{where}: 'kind' must be one of {', '.join(map(repr, KINDS))}, got {json.dumps(kind)}")
     try:
-        return model.model_validate(data)
+        record = model.model_validate(data)
     except ValidationError as exc:
-        problems = [f"  {_location(e['loc'])}: {e['msg']}" for e in exc.errors()[:10]]
-        more = f"\n  ... and {exc.error_count() - 10} more" if exc.error_count() > 10 else ""
-        raise RecordError(f"{where}: invalid {kind} record:\n" + "\n".join(problems) + more) from exc
+        problems = [f"{_location(e['loc'])}: {e['msg']}" for e in exc.errors()]
+        raise RecordError(_invalid(where, kind, problems)) from exc
+    problems = record_problems(record)
+    if problems:
+        raise RecordError(_invalid(where, kind, problems))
+    return record
+
+
+def _invalid(where: str, kind: str, problems: list[str], shown: int = 10) -> str:
+    """One line for one problem (``FILE: invalid run record: metrics.tem.value: ...``), else one per line."""
+    if len(problems) == 1:
+        return f"{where}: invalid {kind} record: {problems[0]}"
+    more = f"\n  ... and {len(problems) - shown} more" if len(problems) > shown else ""
+    return f"{where}: invalid {kind} record:\n" + "\n".join(f"  {p}" for p in problems[:shown]) + more
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

@@ -307,9 +307,9 @@ def _source_metrics(
 
         entries = vcgpt_entries(ratings, n_failed=failed + len(ids) - len(ratings), bootstrap=bootstrap, seed=seed)
         for key in rated:
-            entry = entries.get(key.removeprefix(VCGPT_PREFIX))
-            if entry is not None:
-                out[key] = Metric.model_validate({**entry, "version": metrics[key].version})
+            rated_entry = entries.get(key.removeprefix(VCGPT_PREFIX))
+            if rated_entry is not None:
+                out[key] = Metric.model_validate({**rated_entry, "version": metrics[key].version})
     return out
 
 
