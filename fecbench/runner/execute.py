@@ -14,7 +14,14 @@ from fecbench.plugins import load_adapter
 from fecbench.runner.batching import BatchGenerator
 from fecbench.runner.decode_ahead import DecodeAhead
 from fecbench.runner.loop import run_batches
-from fecbench.runner.outputs import RUN_JSON, RunResult, failure_summary, write_predictions, write_spec
+from fecbench.runner.outputs import (
+    RUN_JSON,
+    RunResult,
+    failure_summary,
+    visual_token_summary,
+    write_predictions,
+    write_spec,
+)
 from fecbench.runner.plan import BatchQueue, group_by_shape, plan_clips
 from fecbench.runner.replica import ReplicaConfig
 from fecbench.runner.spec import ExecutionSpec, RunSpec, identity_differences
@@ -77,8 +84,10 @@ def execute_run(
                         write_spec(run_dir, spec)
 
                     spec.execution = run_on_ray(queue, store, config, ray, on_loaded=loaded, on_progress=tick)
-            write_spec(run_dir, spec)
         results = store.results(ids=[c.id for c in clips])
+        if spec.execution is not None:  # over every selected clip, those finished by earlier invocations too
+            spec.execution.visual_tokens = visual_token_summary(results)
+            write_spec(run_dir, spec)
     write_predictions(run_dir, results)
     failed = [r for r in results if r.status != "ok"]
     return RunResult(

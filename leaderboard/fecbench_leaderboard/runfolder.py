@@ -19,6 +19,7 @@ from typing import Any
 
 from fecbench.errors import ConfigError
 from fecbench.runner.outputs import CLIP_SCORES, SCORES, read_predictions, read_spec
+from fecbench.runner.spec import VisualTokens
 from fecbench_leaderboard.catalog import FEC_BENCH_SOURCES
 from fecbench_leaderboard.records import (
     BenchmarkInfo,
@@ -33,6 +34,7 @@ from fecbench_leaderboard.records import (
     RunRecord,
     SourceResult,
     Timestamps,
+    VisualTokensInfo,
     prompt_sha256,
 )
 
@@ -80,6 +82,7 @@ def make_record(
             subset=spec.subset.label,
         ),
         frame_protocol=FrameProtocolInfo.model_validate(spec.frame_protocol),
+        visual_tokens=_visual_tokens(spec.execution.visual_tokens if spec.execution else None),
         prompt=PromptInfo(text=spec.prompt, sha256=prompt_sha256(spec.prompt)),
         generation=spec.generation.model_dump(),
         judge=_judge(judge) if judge else None,
@@ -98,6 +101,10 @@ def make_record(
         versions={str(k): str(v) for k, v in spec.versions.items()},
         notes=notes,
     )
+
+
+def _visual_tokens(summary: VisualTokens | None) -> VisualTokensInfo | None:
+    return VisualTokensInfo.model_validate(summary.model_dump()) if summary is not None else None
 
 
 def _read_json(path: Path, advice: str) -> dict[str, Any]:

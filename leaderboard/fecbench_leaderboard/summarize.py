@@ -31,6 +31,8 @@ from fecbench_leaderboard.views import (
     fmt,
     metric_cell,
     safe_url,
+    visual_tokens_cell,
+    visual_tokens_text,
 )
 
 
@@ -104,6 +106,7 @@ def _track_view(track: Track, slugs: dict[int, str]) -> TrackView:
             n_failed=record.n_failed,
             failures="; ".join(f"{k}: {v}" for k, v in record.failures.items()),
             cells={k: metric_cell(record.metrics.get(k), run_n=record.n, run_failed=record.n_failed) for k in columns},
+            visual_tokens=visual_tokens_cell(record),
         )
         for rank, record in enumerate(sorted(track.records, key=order), start=1)
     ]
@@ -171,6 +174,7 @@ def _spec(record: RunRecord, track: TrackView) -> list[tuple[str, str]]:
         ("benchmark", track.benchmark),
         ("annotations sha256", bench.annotations_sha256),
         ("frame protocol", track.frames),
+        ("visual tokens", visual_tokens_text(record)),
         ("prompt", record.prompt.text),
         ("prompt sha256", record.prompt.sha256),
         (
@@ -232,6 +236,7 @@ def _run_page(record: RunRecord, track: TrackView, slug: str) -> RunPage:
         source_columns=[info(k) for k in source_keys],
         sources=sources,
         spec=_spec(record, track),
+        visual_tokens=visual_tokens_text(record),
         model_url=safe_url(record.model.url),
         ranked_by=info(examples.ranked_by).label if examples else "",
         worst=[clip_view(c) for c in examples.worst] if examples else [],
