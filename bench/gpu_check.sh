@@ -2,7 +2,7 @@
 # The GPU check: what only a CUDA machine can show, in one command that prints one line per check.
 #
 #   pip install -e '.[test]'      # once, in the repository, on the GPU machine
-#   bash bench/gpu_check.sh       # about 3-4 minutes; every check is time-limited, all of them to under 8
+#   bash bench/gpu_check.sh       # each step is time-limited, all of them together to under 8 minutes
 #
 # Needs no network and nothing but the repository: the models are built by code with random weights
 # (tests/tiny_models.py, bench/gpu_check_inputs.py) and the clips are generated. Checks, in order:
@@ -12,7 +12,8 @@
 #   4. end-to-end over model-only time with a real CUDA generate (goal <= 1.10)
 #   5. the decoding rate against the GPU's generate rate
 # Without a GPU it prints one line saying so and exits 0. Exit 1 when a check failed, 2 when it cannot run.
-# PYTHON picks the interpreter (default: python); GPU_CHECK_KEEP=1 keeps the work folder.
+# PYTHON picks the interpreter (default: python); the work folder (logs) is kept when a check fails, or with
+# GPU_CHECK_KEEP=1.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 2
 python=${PYTHON:-python}
@@ -66,5 +67,9 @@ run_check gpu-tests 10 "$python" bench/gpu_check.py test-lines "$work/gpu-tests.
 run_check auto-batch 70 "$python" bench/gpu_check.py auto-batch "$work"
 run_check overlap 140 "$python" bench/gpu_check.py overlap "$work" --device cuda
 
+if [[ $failed -gt 0 ]]; then
+  trap - EXIT  # keep the logs of what failed
+  GPU_CHECK_KEEP=1
+fi
 echo "gpu-check: $failed failed, in $((SECONDS - started)) s (work folder: $work$([[ ${GPU_CHECK_KEEP:-0} == 1 ]] || echo ', removed'))"
 [[ $failed -eq 0 ]]
