@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fecbench.adapter import Adapter, GenerationConfig, VideoRequest
+from fecbench.adapter import Adapter, Caption, GenerationConfig, VideoRequest
 from fecbench.hookspecs import AdapterSpec, hookimpl
 
 __version__ = "0.2.0.dev0"
@@ -16,6 +16,7 @@ __version__ = "0.2.0.dev0"
 __all__ = [
     "Adapter",
     "AdapterSpec",
+    "Caption",
     "GenerationConfig",
     "VideoRequest",
     "__version__",

@@ -2,6 +2,7 @@
 
 An adapter turns a batch of (frames, prompt) requests into captions. The runner never knows which
 model it drives: it only reads the class attributes below and calls :meth:`Adapter.generate`.
+A caption may be a :class:`Caption`, which also reports how many visual tokens the model read.
 Adapters are constructed with the keyword arguments a user passed in ``--model-args``, so a
 constructor's signature is its documented set of model arguments.
 """
@@ -46,6 +47,34 @@ class VideoRequest:
         return (len(self.timestamps) - 1) / (self.timestamps[-1] - self.timestamps[0])
 
 
+class Caption(str):
+    """A caption that also says how many visual tokens the model read for its clip.
+
+    Two runs may feed the same frames to a model at different sizes (a processor's minimum pixels
+    upscales small frames), so the model work differs although the frame protocol is the same; the
+    count puts that on the record (``store.sqlite`` per clip, ``run.json`` as mean and max). An
+    adapter returns a ``Caption`` only when it knows the count (the tokens in the model's input);
+    one that cannot count returns plain strings and reports nothing, never a guess. Being a
+    ``str``, a ``Caption`` works wherever a caption does (compares equal to its text, pickles).
+    """
+
+    visual_tokens: int | None
+
+    def __new__(cls, text: str, visual_tokens: int | None = None) -> Caption:
+        if visual_tokens is not None and (
+            isinstance(visual_tokens, bool) or not isinstance(visual_tokens, int) or visual_tokens < 0
+        ):
+            raise ValueError(f"visual_tokens must be a non-negative int or None, got {visual_tokens!r}")
+        caption = super().__new__(cls, text)
+        caption.visual_tokens = visual_tokens
+        return caption
+
+
+def visual_tokens_of(caption: str) -> int | None:
+    """The visual-token count a caption reports; None for a plain string."""
+    return getattr(caption, "visual_tokens", None)
+
+
 def check_frames(request: VideoRequest) -> np.ndarray:
     """The request's frames as a contiguous (T, H, W, 3) uint8 array; anything else is that clip's error."""
     frames = request.frames
@@ -71,7 +100,9 @@ class Adapter(abc.ABC):
     @abc.abstractmethod
     def generate(self, requests: Sequence[VideoRequest], config: GenerationConfig) -> list[str]:
         """Return one caption per request, in order. Raise to fail the batch; the runner then
-        retries each clip alone so that one bad clip is recorded as that clip's error."""
+        retries each clip alone so that one bad clip is recorded as that clip's error.
+
+        A caption may be a :class:`Caption` carrying the clip's visual-token count, when the adapter knows it."""
 
     def prepare(self, requests: Sequence[VideoRequest], config: GenerationConfig) -> None:  # noqa: B027 - optional
         """Get an upcoming batch's inputs ready ahead of time; optional, a no-op by default.

@@ -37,6 +37,20 @@ def qwen_tokens(adapter, inputs, requests) -> None:
     assert inputs["second_per_grid_ts"].tolist() == pytest.approx([2 / r.fps_sampled for r in requests])
 
 
+def qwen_expected_tokens(adapter, request) -> int:
+    (t, h, w), *_ = adapter.prepare_inputs([request])["video_grid_thw"].tolist()
+    return t * h * w // 4  # merged 2x2
+
+
+def per_frame(tokens_per_frame: int, extra: int = 0) -> Callable:
+    return lambda adapter, request: len(request.frames) * tokens_per_frame + extra
+
+
+def videollama3_expected_tokens(adapter, request) -> int:
+    # Pruning depends on the content, so no closed formula: the video tokens of the clip's own input.
+    return _video_tokens(adapter, adapter.prepare_inputs([request]))[0]
+
+
 def stacked_frames(tokens_per_frame: int, extra: int = 0) -> Callable:
     """LLaVA family: one (T, 3, 64, 64) tensor a clip and ``tokens_per_frame`` video tokens a frame."""
 
@@ -67,6 +81,8 @@ class Case:
     builder: Callable
     model_class: str
     frames_check: Callable
+    # The visual tokens a clip's caption reports: (adapter, request) -> count.
+    expected_tokens: Callable
     # How the prompt reaches the model: the checkpoint's chat template, or the model card's format.
     uses_chat_template: bool = True
     # Extra model arguments for the tests (Qwen's default pixel floor makes CPU generation ~30x slower).
@@ -83,6 +99,7 @@ CASES = [
         tiny_models.build_tiny_qwen2_5_vl,
         "Qwen2_5_VLForConditionalGeneration",
         qwen_tokens,
+        qwen_expected_tokens,
         extra_args=(("max_pixels", 112 * 112),),
     ),
     # 64 px frames in 16 px patches: 4x4, pooled 2x2 -> 4 tokens a frame.
@@ -91,6 +108,7 @@ CASES = [
         tiny_models.build_tiny_llava_next_video,
         "LlavaNextVideoForConditionalGeneration",
         stacked_frames(4),
+        per_frame(4),
     ),
     # Pooled to 2x2 a frame, plus one newline token a clip.
     Case(
@@ -98,6 +116,7 @@ CASES = [
         tiny_models.build_tiny_llava_onevision,
         "LlavaOnevisionForConditionalGeneration",
         stacked_frames(4, extra=1),
+        per_frame(4, extra=1),
     ),
     # Every patch plus CLS: 17 tokens a frame.
     Case(
@@ -105,10 +124,19 @@ CASES = [
         tiny_models.build_tiny_video_llava,
         "VideoLlavaForConditionalGeneration",
         stacked_frames(17),
+        per_frame(17),
         uses_chat_template=False,
     ),
-    Case("internvl", tiny_models.build_tiny_internvl, "InternVLForConditionalGeneration", internvl_tokens),
-    Case("videollama3", tiny_models.build_tiny_videollama3, "VideoLlama3ForConditionalGeneration", videollama3_tokens),
+    Case(
+        "internvl", tiny_models.build_tiny_internvl, "InternVLForConditionalGeneration", internvl_tokens, per_frame(4)
+    ),
+    Case(
+        "videollama3",
+        tiny_models.build_tiny_videollama3,
+        "VideoLlama3ForConditionalGeneration",
+        videollama3_tokens,
+        videollama3_expected_tokens,
+    ),
 ]
 
 
@@ -196,6 +224,17 @@ def test_frames_reach_the_model_as_sampled(adapter, case: Case) -> None:
         case.frames_check(adapter, inputs, batch)
         # Left padding: every row ends with its own prompt, padding sits in front.
         assert inputs["attention_mask"][:, -1].all()
+
+
+def test_captions_report_their_clips_visual_tokens(adapter, case: Case) -> None:
+    """Each caption carries the visual tokens its clip's frames call for, the same batched (padding is not
+    counted, mixed frame counts are put back in order) as alone."""
+    short = GenerationConfig(max_new_tokens=1)
+    for batch in (SAME_COUNT, MIXED):
+        expected = [case.expected_tokens(adapter, r) for r in batch]
+        assert all(n > 0 for n in expected)
+        assert [c.visual_tokens for c in adapter.generate(batch, short)] == expected
+        assert [adapter.generate([r], short)[0].visual_tokens for r in batch] == expected
 
 
 def test_prompt_follows_the_checkpoint_format(adapter, case: Case) -> None:
@@ -288,6 +327,8 @@ def test_fecbench_run_end_to_end(case: Case, checkpoint: str, tmp_path) -> None:
     assert spec["model"]["name"] == case.name
     assert spec["model"]["loaded"]["checkpoint"] == checkpoint
     assert spec["frame_protocol"]["num_frames"] == 8
+    tokens = spec["execution"]["visual_tokens"]
+    assert tokens["clips"] == 3 and 0 < tokens["mean"] <= tokens["max"]
 
 
 # -- registrations and loading errors that need no model ------------------------------------------------------

@@ -25,6 +25,10 @@ processor (``copy.deepcopy``, made on the second ``prepare`` call, so the first 
 up by it), so that ``generate`` decoding one batch's tokens never waits for the next batch's
 preparation. If the processor cannot be copied, preparation shares the one processor and its lock.
 
+Each caption is a :class:`~fecbench.adapter.Caption` carrying the clip's visual-token count: the
+video placeholder tokens in its row of the model's input ids (what the language model reads for the
+frames, after the processor's resizing, merging or pruning), so a run records the model work.
+
 This module imports torch and transformers at import time; it is only imported when a run asks for
 one of these adapters.
 """
@@ -46,7 +50,7 @@ import torch
 import transformers
 from transformers import AutoProcessor, BatchFeature, PreTrainedModel
 
-from fecbench.adapter import Adapter, GenerationConfig, VideoRequest, check_frames
+from fecbench.adapter import Adapter, Caption, GenerationConfig, VideoRequest, check_frames
 from fecbench.checkpoints import resolve_checkpoint
 from fecbench.errors import ConfigError
 
@@ -247,6 +251,11 @@ class HFVideoChatAdapter(Adapter):
                 settings[key] = value if _json_safe(value) else dict(value)
         return settings
 
+    def visual_token_ids(self) -> tuple[int, ...]:
+        """Ids of the input tokens that stand for the video (counted per clip); empty when unknown."""
+        token_id = getattr(self.processor, "video_token_id", None)
+        return (token_id,) if isinstance(token_id, int) else ()
+
     def prompt_text(self, request: VideoRequest, processor: Any = None) -> str:
         """The full prompt of one clip: the checkpoint's chat template, else the model card's format.
 
@@ -348,6 +357,17 @@ class HFVideoChatAdapter(Adapter):
         entry.ready.wait()
         return entry.inputs
 
+    def count_visual_tokens(self, inputs: BatchFeature) -> list[int | None]:
+        """Visual tokens per row of a prepared batch: its video tokens that are not padding (None when unknown)."""
+        input_ids = inputs["input_ids"]
+        ids = self.visual_token_ids()
+        if not ids:
+            return [None] * int(input_ids.shape[0])
+        visual = torch.isin(input_ids, torch.tensor(ids, dtype=input_ids.dtype, device=input_ids.device))
+        if "attention_mask" in inputs:
+            visual &= inputs["attention_mask"].bool()
+        return [int(n) for n in visual.sum(dim=1).tolist()]
+
     def generate(self, requests: Sequence[VideoRequest], config: GenerationConfig) -> list[str]:
         if not requests:
             return []
@@ -356,7 +376,7 @@ class HFVideoChatAdapter(Adapter):
         groups = self.sub_batches(requests)
         if len(groups) == 1:
             return self._generate_batch(requests, config)
-        captions: list[str] = [""] * len(requests)
+        captions: list[str] = [""] * len(requests)  # Captions, put back in request order
         for indices in groups:
             sub_batch = self._generate_batch([requests[i] for i in indices], config)
             for index, caption in zip(indices, sub_batch, strict=True):
@@ -368,6 +388,7 @@ class HFVideoChatAdapter(Adapter):
         inputs = self._take_prepared(requests)
         if inputs is None:
             inputs = self.prepare_inputs(requests)
+        visual_tokens = self.count_visual_tokens(inputs)
         inputs = inputs.to(self.model.device, self.torch_dtype)
         kwargs = self.decoding_kwargs(config)
         if not config.greedy:
@@ -378,7 +399,7 @@ class HFVideoChatAdapter(Adapter):
         generated = output[:, inputs["input_ids"].shape[1] :]
         with self._processor_lock:
             texts = self.processor.batch_decode(generated, skip_special_tokens=True, clean_up_tokenization_spaces=False)
-        return [text.strip() for text in texts]
+        return [Caption(text.strip(), n) for text, n in zip(texts, visual_tokens, strict=True)]
 
     def describe(self) -> dict[str, Any]:
         model = self.model

@@ -25,3 +25,8 @@ class InternVLAdapter(HFVideoChatAdapter):
     model_class = InternVLForConditionalGeneration
     default_checkpoint = "OpenGVLab/InternVL3-8B-hf"
     equal_frame_counts = True
+
+    def visual_token_ids(self) -> tuple[int, ...]:
+        """Frames reach the model as images: their context tokens are the clip's visual tokens."""
+        token_id = getattr(self.processor, "image_token_id", None)
+        return (token_id,) if isinstance(token_id, int) else ()

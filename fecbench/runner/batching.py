@@ -25,7 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fecbench.adapter import Adapter, GenerationConfig, VideoRequest
+from fecbench.adapter import Adapter, GenerationConfig, VideoRequest, visual_tokens_of
 from fecbench.data.annotations import Clip
 from fecbench.errors import ConfigError, VideoError
 from fecbench.runner.plan import PlannedClip
@@ -183,10 +183,7 @@ class BatchGenerator:
                 return [failed(chunk[0][0].clip, f"model error: {type(exc).__name__}: {exc}")]
             return [result for single in chunk for result in self._one_by_one(single)]
         per_clip = round((time.perf_counter() - started) / len(chunk), 4)
-        return [
-            clip_result(p.clip, status="ok", prediction=text, seconds=per_clip)
-            for (p, _), text in zip(chunk, outputs, strict=True)
-        ]
+        return [generated(p.clip, text, seconds=per_clip) for (p, _), text in zip(chunk, outputs, strict=True)]
 
     def _one_by_one(self, single: tuple[PlannedClip, VideoRequest]) -> list[ClipResult]:
         started = time.perf_counter()
@@ -194,9 +191,7 @@ class BatchGenerator:
             (text,) = self._generate([single])
         except Exception as exc:
             return [failed(single[0].clip, f"model error: {type(exc).__name__}: {exc}")]
-        return [
-            clip_result(single[0].clip, status="ok", prediction=text, seconds=round(time.perf_counter() - started, 4))
-        ]
+        return [generated(single[0].clip, text, seconds=round(time.perf_counter() - started, 4))]
 
     def _generate(self, chunk: Sequence[tuple[PlannedClip, VideoRequest]]) -> list[str]:
         requests = [request for _, request in chunk]
@@ -229,6 +224,13 @@ def video_error_text(exc: Exception) -> str:
     if isinstance(exc, VideoError):
         return f"video error: {exc}"
     return f"video error: {type(exc).__name__}: {exc}"
+
+
+def generated(clip: Clip, caption: str, *, seconds: float) -> ClipResult:
+    """A clip's caption as stored: plain text, plus the visual-token count when the adapter reported one."""
+    return clip_result(
+        clip, status="ok", prediction=str(caption), seconds=seconds, visual_tokens=visual_tokens_of(caption)
+    )
 
 
 def failed(clip: Clip, message: str) -> ClipResult:

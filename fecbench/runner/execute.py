@@ -20,6 +20,7 @@ from fecbench.runner.outputs import (
     RunResult,
     failure_summary,
     spec_problem,
+    visual_token_summary,
     write_predictions,
     write_spec,
 )
@@ -119,8 +120,10 @@ def _execute(
                         tick(0, 0)  # the bar appears once the model has loaded
 
                     spec.execution = run_on_ray(queue, store, config, ray, on_loaded=loaded, on_progress=tick)
-            write_spec(run_dir, spec)
         results = store.results(ids=[c.id for c in clips])
+        if spec.execution is not None:  # over every selected clip, those finished by earlier invocations too
+            spec.execution.visual_tokens = visual_token_summary(results)
+            write_spec(run_dir, spec)
     write_predictions(run_dir, results)
     failed = [r for r in results if r.status != "ok"]
     return RunResult(

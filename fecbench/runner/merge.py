@@ -17,7 +17,15 @@ from pathlib import Path
 from fecbench.data.selection import resolve_annotations, select_clips
 from fecbench.errors import ConfigError
 from fecbench.runner.folder_lock import LOCK_FILE, hold_run_folder
-from fecbench.runner.outputs import RUN_JSON, RunResult, failure_summary, read_spec, write_predictions, write_spec
+from fecbench.runner.outputs import (
+    RUN_JSON,
+    RunResult,
+    failure_summary,
+    read_spec,
+    visual_token_summary,
+    write_predictions,
+    write_spec,
+)
 from fecbench.runner.shard import Shard
 from fecbench.runner.spec import ExecutionSpec, RunSpec, SubsetSpec, identity_differences
 from fecbench.runner.store import ClipResult, RunStore
@@ -84,8 +92,12 @@ def _merge_held(shard_dirs: list[Path], output: Path) -> RunResult:
         clips=len(selected),
         full=len(selected) == len(data),
     )
-    spec.execution = ExecutionSpec(backend="merge", merged_from=[str(d.resolve()) for d in shard_dirs])
     results = [merged[clip.id] for clip in selected]
+    spec.execution = ExecutionSpec(
+        backend="merge",
+        merged_from=[str(d.resolve()) for d in shard_dirs],
+        visual_tokens=visual_token_summary(results),
+    )
     with hold_run_folder(output, discard_on_error=True):
         _check_output(output)  # again, now that no one else can write it
         write_spec(output, spec)

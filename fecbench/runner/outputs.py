@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from fecbench import jsontext
 from fecbench.data.roots import REFUSED
 from fecbench.errors import ConfigError
-from fecbench.runner.spec import RunSpec
+from fecbench.runner.spec import RunSpec, VisualTokens
 from fecbench.runner.store import ClipResult
 
 RUN_JSON = "run.json"
@@ -135,3 +135,11 @@ def failure_kind(error: str) -> str:
 
 def failure_summary(errors: list[str]) -> dict[str, int]:
     return dict(Counter(failure_kind(e) for e in errors).most_common())
+
+
+def visual_token_summary(results: Iterable[ClipResult]) -> VisualTokens | None:
+    """Mean and max visual tokens per clip over the finished clips that report a count; None if none does."""
+    counts = [r.visual_tokens for r in results if r.status == "ok" and r.visual_tokens is not None]
+    if not counts:
+        return None
+    return VisualTokens(mean=round(sum(counts) / len(counts), 2), max=max(counts), clips=len(counts))

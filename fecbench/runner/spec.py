@@ -73,6 +73,18 @@ class GenerationSpec(BaseModel):
     seed: int = 0
 
 
+class VisualTokens(BaseModel):
+    """Visual tokens the model read per clip, over the run's clips whose adapter reported a count.
+
+    Shows the model work behind the frames: one frame protocol can reach a model at different sizes
+    (a processor's minimum pixels upscales small frames). Absent when the adapter cannot count them.
+    """
+
+    mean: float
+    max: int
+    clips: int = Field(description="clips with a reported count (finished clips of adapters that count)")
+
+
 class ExecutionSpec(BaseModel):
     """How the latest invocation that ran clips executed: a state, not part of the identity."""
 
@@ -88,6 +100,10 @@ class ExecutionSpec(BaseModel):
     requeued_batches: int = Field(default=0, description="batches run again because their worker died")
     replaced_workers: int = 0
     merged_from: list[str] = Field(default_factory=list, description="shard folders a merged run was built from")
+    visual_tokens: VisualTokens | None = Field(
+        default=None,
+        description="visual tokens per clip over the run's finished clips; null when the adapter reports none",
+    )
 
 
 class RunSpec(BaseModel):

@@ -25,9 +25,13 @@ CREATE TABLE IF NOT EXISTS clips (
     error TEXT,
     attempts INTEGER NOT NULL DEFAULT 1,
     seconds REAL,
-    finished_at REAL NOT NULL
+    finished_at REAL NOT NULL,
+    visual_tokens INTEGER
 );
 """
+
+#: Columns added after the first release, with their SQL type: a store written before gets them on open.
+ADDED_COLUMNS = {"visual_tokens": "INTEGER"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,8 @@ class ClipResult:
     seconds: float | None = None
     attempts: int = 1
     finished_at: float = 0.0
+    #: visual tokens the model read for this clip, when the adapter reports it (:class:`fecbench.adapter.Caption`)
+    visual_tokens: int | None = None
 
 
 class RunStore:
@@ -58,6 +64,7 @@ class RunStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._add_missing_columns()
 
     def close(self) -> None:
         self._db.close()
@@ -68,27 +75,35 @@ class RunStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _add_missing_columns(self) -> None:
+        """Bring a store written by an older fecbench up to :data:`SCHEMA` (its rows get NULL: not reported)."""
+        present = {row[1] for row in self._db.execute("PRAGMA table_info(clips)")}
+        for column, kind in ADDED_COLUMNS.items():
+            if column not in present:
+                self._db.execute(f"ALTER TABLE clips ADD COLUMN {column} {kind}")
+
     def finished_ids(self) -> set[str]:
         return {row[0] for row in self._db.execute("SELECT id FROM clips WHERE status = 'ok'")}
 
     def record(self, results: Iterable[ClipResult]) -> None:
         """Commit results in one transaction; an existing 'ok' row always wins."""
         now = time.time()
-        rows = [
-            (r.id, r.index, r.video, r.source, r.reference, r.status, r.prediction, r.error, r.seconds, now)
-            for r in results
-        ]
+        fields = ("id", "index", "video", "source", "reference", "status", "prediction", "error", "seconds")
+        rows = [(*(getattr(r, f) for f in fields), now, r.visual_tokens) for r in results]
         if not rows:
             return
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
                 """
-                INSERT INTO clips (id, idx, video, source, reference, status, prediction, error, seconds, finished_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO clips (
+                    id, idx, video, source, reference, status, prediction, error, seconds, finished_at, visual_tokens
+                )
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(id) DO UPDATE SET
                     status = excluded.status, prediction = excluded.prediction, error = excluded.error,
-                    seconds = excluded.seconds, finished_at = excluded.finished_at, attempts = attempts + 1
+                    seconds = excluded.seconds, finished_at = excluded.finished_at,
+                    visual_tokens = excluded.visual_tokens, attempts = attempts + 1
                 WHERE clips.status != 'ok'
                 """,
                 rows,
@@ -100,20 +115,20 @@ class RunStore:
         Unlike :meth:`record` this never updates: a clip already present is an error.
         """
         fields = ("id", "index", "video", "source", "reference", "status", "prediction", "error", "attempts")
-        rows = [tuple(getattr(r, f) for f in (*fields, "seconds", "finished_at")) for r in results]
+        rows = [tuple(getattr(r, f) for f in (*fields, "seconds", "finished_at", "visual_tokens")) for r in results]
         with self._db:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
                 "INSERT INTO clips (id, idx, video, source, reference, status, prediction, error, attempts, seconds, "
-                "finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "finished_at, visual_tokens) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
 
     def results(self, ids: Iterable[str] | None = None) -> list[ClipResult]:
         """Stored results in annotation order, optionally restricted to ``ids``."""
         rows = self._db.execute(
-            "SELECT id, idx, video, source, reference, status, prediction, error, seconds, attempts, finished_at "
-            "FROM clips ORDER BY idx"
+            "SELECT id, idx, video, source, reference, status, prediction, error, seconds, attempts, finished_at, "
+            "visual_tokens FROM clips ORDER BY idx"
         ).fetchall()
         keep = set(ids) if ids is not None else None
         return [ClipResult(*row) for row in rows if keep is None or row[0] in keep]

@@ -115,6 +115,16 @@ class FrameProtocolInfo(BaseModel):
         return self.name == EXTERNAL_PROTOCOL_NAME
 
 
+class VisualTokensInfo(_Strict):
+    """Visual tokens the model read per clip (``run.json``'s ``execution.visual_tokens``): the model work behind
+    the frames, since one frame protocol can reach a model at different sizes."""
+
+    mean: Annotated[float, Field(ge=0)]
+    max: NonNegative
+    #: clips with a reported count
+    clips: NonNegative
+
+
 class PromptInfo(_Strict):
     text: str
     sha256: str
@@ -294,6 +304,8 @@ class RunRecord(_Strict):
     model: ModelInfo
     benchmark: BenchmarkInfo
     frame_protocol: FrameProtocolInfo
+    #: absent (None) when the adapter could not count them, and in records made before fecbench recorded them
+    visual_tokens: VisualTokensInfo | None = None
     prompt: PromptInfo
     generation: dict[str, Scalar] = Field(default_factory=dict)
     judge: JudgeInfo | None

@@ -20,6 +20,7 @@ from typing import Any
 from fecbench import jsontext
 from fecbench.errors import ConfigError
 from fecbench.runner.outputs import CLIP_SCORES, SCORES, read_predictions, read_spec
+from fecbench.runner.spec import VisualTokens
 from fecbench_leaderboard.catalog import FEC_BENCH_SOURCES
 from fecbench_leaderboard.clipdata import attach_thumbnails, clip_scores
 from fecbench_leaderboard.records import (
@@ -36,6 +37,7 @@ from fecbench_leaderboard.records import (
     RunRecord,
     SourceResult,
     Timestamps,
+    VisualTokensInfo,
     prompt_sha256,
 )
 
@@ -89,6 +91,7 @@ def make_record(
             subset=spec.subset.label,
         ),
         frame_protocol=FrameProtocolInfo.model_validate(spec.frame_protocol),
+        visual_tokens=_visual_tokens(spec.execution.visual_tokens if spec.execution else None),
         prompt=PromptInfo(text=spec.prompt, sha256=prompt_sha256(spec.prompt)),
         generation=spec.generation.model_dump(),
         judge=_judge(judge) if judge else None,
@@ -118,6 +121,10 @@ def default_name(model: str, checkpoint: str, args: dict[str, Any]) -> str:
     if args:
         return f"{model} ({', '.join(f'{k}={v}' for k, v in sorted(args.items()))})"
     return model
+
+
+def _visual_tokens(summary: VisualTokens | None) -> VisualTokensInfo | None:
+    return VisualTokensInfo.model_validate(summary.model_dump()) if summary is not None else None
 
 
 def _read_json(path: Path, advice: str) -> dict[str, Any]:

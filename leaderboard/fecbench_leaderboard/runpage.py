@@ -24,6 +24,7 @@ from fecbench_leaderboard.views import (
     fmt,
     frame_cell,
     safe_url,
+    visual_tokens_text,
 )
 
 Rows = list[Mapping[str, Any]]
@@ -38,6 +39,7 @@ def _spec(record: RunRecord, track: TrackView) -> list[tuple[str, str]]:
         ("benchmark", track.benchmark),
         ("annotations sha256", bench.annotations_sha256),
         ("frame protocol", track.frames),
+        ("visual tokens", visual_tokens_text(record)),
         ("prompt", record.prompt.text),
         ("prompt sha256", record.prompt.sha256),
         (
@@ -118,6 +120,7 @@ def run_page(record: RunRecord, track: TrackView, slug: str, rows: Rows) -> RunP
         source_columns=[info(k) for k in source_keys],
         sources=sources,
         spec=_spec(record, track),
+        visual_tokens=visual_tokens_text(record),
         model_url=safe_url(record.model.url),
         ranked_by=info(examples.ranked_by).label if examples else "",
         worst=[clip_view(c) for c in examples.worst] if examples else [],

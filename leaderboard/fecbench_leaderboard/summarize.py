@@ -35,6 +35,7 @@ from fecbench_leaderboard.views import (
     TrackView,
     frame_cell,
     safe_url,
+    visual_tokens_cell,
 )
 
 Rows = list[Mapping[str, Any]]
@@ -158,6 +159,7 @@ def _track_view(track: Track, slugs: dict[int, str], measured: dict[int, Rows]) 
                 k: frame_cell(k, overall[id(record)].get(k), run_n=record.n, run_failed=record.n_failed)
                 for k in columns
             },
+            visual_tokens=visual_tokens_cell(record),
         )
         for rank, (record, tie) in enumerate(zip(ranked, ties, strict=True), start=1)
     ]

@@ -71,6 +71,23 @@ def frame_cell(
     return Cell(fmt(value, metric), ci, repr(float(value)), n, n_failed, detail=detail)
 
 
+def visual_tokens_cell(record: RunRecord) -> Cell:
+    """The visual tokens a run's model read per clip: mean, and max beneath; a dash when not reported."""
+    tokens = record.visual_tokens
+    if tokens is None:
+        return Cell(DASH, note="not reported by the adapter (or recorded before fecbench counted them)")
+    clips = f" over {tokens.clips} clips" if tokens.clips != record.n_total - record.n_failed else ""
+    return Cell(f"{tokens.mean:.0f}", ci=f"max {tokens.max}", sort=repr(tokens.mean), note=f"mean per clip{clips}")
+
+
+def visual_tokens_text(record: RunRecord) -> str:
+    """The same in words, for the run page."""
+    tokens = record.visual_tokens
+    if tokens is None:
+        return "not reported by the adapter"
+    return f"{tokens.mean:.1f} per clip on average, at most {tokens.max} ({tokens.clips} clips counted)"
+
+
 @dataclass
 class Row:
     rank: int
@@ -85,6 +102,7 @@ class Row:
     n_failed: int
     failures: str
     cells: dict[str, Cell]
+    visual_tokens: Cell = field(default_factory=lambda: Cell(DASH))
 
 
 @dataclass
@@ -200,6 +218,7 @@ class RunPage:
     source_columns: list[MetricInfo]
     sources: list[SourceRow]
     spec: list[tuple[str, str]]
+    visual_tokens: str
     model_url: str | None
     ranked_by: str
     worst: list[ClipView]
