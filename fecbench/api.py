@@ -18,6 +18,7 @@ from fecbench.runner.outputs import RunResult
 from fecbench.runner.spec import (
     AnnotationsSpec,
     GenerationSpec,
+    ModelEnvSpec,
     ModelSpec,
     RunSpec,
     SubsetSpec,
@@ -28,6 +29,7 @@ from fecbench.scoring import DEFAULT_JUDGE
 from fecbench.video.protocol import FrameProtocol
 
 if TYPE_CHECKING:
+    from fecbench.model_env.interpreter import ModelEnv
     from fecbench.runner.ray_pool import RayOptions
 
 DEFAULT_RUNS_DIR = Path("runs")
@@ -62,6 +64,7 @@ def run(
     ray: str | None = None,
     gpus_per_worker: float | None = None,
     cpus_per_worker: float = 1.0,
+    model_env: str | Path | None = None,
 ) -> RunResult:
     """Run ``model`` over the benchmark clips, resuming whatever an earlier run of the same spec finished.
 
@@ -70,6 +73,9 @@ def run(
     ``i`` (0-based) of ``n`` of the selected clips (join the shards with :func:`merge`). ``ray``
     (``"local"``, ``"auto"`` or a cluster address) and/or ``workers`` > 1 run ``workers`` model
     replicas data-parallel on Ray, each with ``gpus_per_worker`` GPUs (see docs/scaling.md).
+    ``model_env`` (a virtual environment's folder or a Python executable) runs the adapter in that
+    interpreter, as a worker process the run drives (see docs/model-env.md); it is recorded in
+    run.json but is not part of the run's identity.
     """
     from fecbench.runner.batching import BatchSize
     from fecbench.runner.execute import execute_run
@@ -77,6 +83,7 @@ def run(
     from fecbench.runner.shard import Shard
 
     entry = get_adapter(model)
+    env = _model_env(model_env)
     if score and judge is not None:
         from fecbench.errors import MissingDependencyError
         from fecbench.judges.registry import get_judge
@@ -124,6 +131,7 @@ def run(
         batch_size=batch.spec_value,
         video_roots=roots.describe(),
         versions=installed_versions(),
+        model_env=ModelEnvSpec(path=env.given, python=env.python) if env else None,
     )
     # "facetrack:qwen2-vl" -> "facetrack+qwen2-vl": a colon is not allowed in Windows paths
     default_name = f"{entry.spec.name.replace(':', '+')}-{data.path.stem}-{spec.identity_hash(with_shard=False)}"
@@ -139,6 +147,7 @@ def run(
         batch=batch,
         frame_cache=frame_cache,
         decode_workers=decode_workers,
+        model_env=env,
     )
     result = execute_run(spec, run_dir, clips, roots, config, ray=ray_options, progress=progress)
     if score:
@@ -154,6 +163,15 @@ def run(
             seed=seed,
         )
     return result
+
+
+def _model_env(path: str | Path | None) -> ModelEnv | None:
+    """The checked ``--model-env`` (None: the adapter runs in this process)."""
+    if path is None:
+        return None
+    from fecbench.model_env.interpreter import ModelEnv
+
+    return ModelEnv.resolve(path)
 
 
 def _ray_options(

@@ -114,6 +114,14 @@ def run(
         typer.Option(help="GPUs per replica, e.g. a tensor-parallel group (default: 1 if the cluster has GPUs)."),
     ] = None,
     cpus_per_worker: Annotated[float, typer.Option(help="CPUs reserved per replica on Ray.")] = 1.0,
+    model_env: Annotated[
+        Path | None,
+        typer.Option(
+            "--model-env",
+            help="Run the adapter in this Python environment (a venv folder or a python executable) as a worker "
+            "process; see `fecbench env create`.",
+        ),
+    ] = None,
 ) -> None:
     """Run a model over the benchmark; the same command resumes an interrupted run."""
     from fecbench import api
@@ -149,6 +157,7 @@ def run(
             ray=ray,
             gpus_per_worker=gpus_per_worker,
             cpus_per_worker=cpus_per_worker,
+            model_env=model_env,
         )
     except KeyboardInterrupt:
         err.print("interrupted: finished clips are saved; run the same command again to resume")

@@ -12,10 +12,12 @@ adapter or judge.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pluggy
 
-from fecbench.judges.base import JudgeSpec
+if TYPE_CHECKING:  # judges need pydantic, which a model's own environment may not have (see fecbench.worker)
+    from fecbench.judges.base import JudgeSpec
 
 PROJECT = "fecbench"
 hookspec = pluggy.HookspecMarker(PROJECT)

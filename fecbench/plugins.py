@@ -17,9 +17,9 @@ import importlib.util
 import inspect
 import os
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from importlib import metadata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -27,6 +27,9 @@ from fecbench import hookspecs
 from fecbench.adapter import Adapter
 from fecbench.errors import ConfigError, MissingDependencyError, UnknownPluginError
 from fecbench.hookspecs import AdapterSpec
+
+if TYPE_CHECKING:
+    from fecbench.model_env.interpreter import ModelEnv
 
 ENTRY_POINT_GROUP = "fecbench"
 PLUGINS_ENV = "FECBENCH_PLUGINS"
@@ -47,7 +50,7 @@ class RegisteredAdapter:
         return [name for name in self.spec.requires if importlib.util.find_spec(name) is None]
 
 
-@cache
+@lru_cache(maxsize=None)  # noqa: UP033 - functools.cache is 3.9+; the model worker may run on 3.8
 def plugin_manager() -> pluggy.PluginManager:
     """The process-wide plugin manager with every installed plugin registered."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -146,28 +149,50 @@ def import_factory(path: str) -> Any:
     return getattr(importlib.import_module(module_name), attr)
 
 
-def load_adapter(name: str, model_args: dict[str, Any]) -> Adapter:
-    """Import and construct an adapter, turning a missing dependency or a bad argument into a clear error."""
+def load_adapter(name: str, model_args: dict[str, Any], model_env: ModelEnv | None = None) -> Adapter:
+    """Import and construct an adapter, turning a missing dependency or a bad argument into a clear error.
+
+    With ``model_env``, the adapter runs in that Python environment's worker process and what is
+    returned here is its proxy (:mod:`fecbench.model_env`); a wrapper (``facetrack:...``) still runs
+    here, around the proxy of the adapter it wraps.
+    """
     entry = get_adapter(name)
-    missing = entry.missing_requirements()
+    if entry.inner is not None:
+        return _load_composed(entry, model_args, model_env)
+    if model_env is not None:
+        from fecbench.model_env.proxy import WorkerAdapter
+
+        return WorkerAdapter.start(entry, model_args, model_env)
+    return instantiate(entry, model_args)
+
+
+def instantiate(entry: RegisteredAdapter, model_args: dict[str, Any]) -> Adapter:
+    """Construct a registered (not composed) adapter here: requirements, import, arguments, then the constructor."""
+    name = entry.spec.name
+    factory = _import_checked(entry, name, entry.missing_requirements())
+    _check_model_args(name, factory, model_args)
+    return factory(**model_args)
+
+
+def _import_checked(entry: RegisteredAdapter, name: str, missing: list[str]) -> Any:
     if missing:
         raise MissingDependencyError(
             f"model {name!r} needs {', '.join(missing)}, which is not installed: {entry.spec.install_hint}"
         )
     try:
-        factory = import_factory(entry.spec.factory)
+        return import_factory(entry.spec.factory)
     except ImportError as exc:
         hint = f": {entry.spec.install_hint}" if entry.spec.install_hint else ""
         raise MissingDependencyError(f"model {name!r} cannot be imported ({exc}){hint}") from exc
-    if entry.inner is not None:
-        return _load_composed(entry, factory, model_args)
-    _check_model_args(name, factory, model_args)
-    return factory(**model_args)
 
 
-def _load_composed(entry: RegisteredAdapter, factory: Any, model_args: dict[str, Any]) -> Adapter:
+def _load_composed(entry: RegisteredAdapter, model_args: dict[str, Any], model_env: ModelEnv | None) -> Adapter:
     """Load the inner adapter with its own arguments, then the wrapper around it with the prefixed ones."""
     assert entry.inner is not None
+    missing = entry.missing_requirements()
+    if model_env is not None:  # the inner adapter's requirements are the model environment's business
+        missing = [m for m in missing if m not in entry.inner.spec.requires]
+    factory = _import_checked(entry, entry.spec.name, missing)
     wrapper_args, inner_args = split_wrapper_args(entry.spec.name, model_args)
     prefix = entry.spec.name.partition(":")[0]
     params = inspect.signature(factory).parameters
@@ -178,7 +203,7 @@ def _load_composed(entry: RegisteredAdapter, factory: Any, model_args: dict[str,
             f"--model-args: {prefix} does not take {', '.join(f'{prefix}.{u}' for u in unknown)}; "
             f"it takes: {', '.join(f'{prefix}.{a}' for a in accepted) or 'nothing'}"
         )
-    inner = load_adapter(entry.inner.spec.name, inner_args)
+    inner = load_adapter(entry.inner.spec.name, inner_args, model_env)
     try:
         return factory(inner, **wrapper_args)
     except BaseException:

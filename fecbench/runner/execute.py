@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,12 +18,16 @@ from fecbench.runner.loop import run_batches
 from fecbench.runner.outputs import RUN_JSON, RunResult, failure_summary, write_predictions, write_spec
 from fecbench.runner.plan import BatchQueue, group_by_shape, plan_clips
 from fecbench.runner.replica import ReplicaConfig
-from fecbench.runner.spec import ExecutionSpec, RunSpec, identity_differences
+from fecbench.runner.spec import ExecutionSpec, ModelEnvSpec, RunSpec, identity_differences
 from fecbench.runner.store import RunStore
 from fecbench.video.cache import FrameCache
 
 if TYPE_CHECKING:
     from fecbench.runner.ray_pool import RayOptions
+
+
+#: The model worker's stderr (``--model-env``), appended to on every invocation.
+MODEL_ENV_LOG = "model-env.log"
 
 
 def prepare_run_dir(run_dir: Path, spec: RunSpec) -> None:
@@ -58,6 +63,8 @@ def execute_run(
 ) -> RunResult:
     """Run the clips of ``spec`` not yet finished in ``run_dir``: here, or on Ray replicas with ``ray``."""
     prepare_run_dir(run_dir, spec)
+    if config.model_env is not None and config.model_env.log_path is None:  # the worker's stderr
+        config = dataclasses.replace(config, model_env=config.model_env.with_log(run_dir / MODEL_ENV_LOG))
     write_spec(run_dir, spec)
     with RunStore(run_dir) as store:
         done = store.finished_ids()
@@ -107,9 +114,10 @@ def _run_here(
     cache = FrameCache(config.protocol, enabled=config.frame_cache)
     ahead = DecodeAhead(queue.upcoming(), cache, workers=config.decode_workers)
     try:
-        adapter = load_adapter(config.model, dict(config.model_args))
+        adapter = load_adapter(config.model, dict(config.model_args), config.model_env)
         try:
             spec.model.loaded = adapter.describe()
+            spec.model_env = _model_env_record(adapter) or spec.model_env
             write_spec(run_dir, spec)
             generator = BatchGenerator(
                 adapter,
@@ -122,6 +130,7 @@ def _run_here(
                 queue, generator, store, load_frames=ahead.load, decode_workers=config.decode_workers, on_progress=tick
             )
         finally:
+            spec.model_env = _model_env_record(adapter) or spec.model_env  # restarts during the run
             adapter.close()
     finally:
         ahead.close()
@@ -131,6 +140,15 @@ def _run_here(
         batch_size_found=generator.size if config.batch.auto else None,
         oom_backoffs=generator.backoffs,
     )
+
+
+def _model_env_record(adapter: Any) -> ModelEnvSpec | None:
+    """What to record of the worker of a ``--model-env`` adapter (also when a wrapper holds it as ``inner``)."""
+    for candidate in (adapter, getattr(adapter, "inner", None)):
+        environment = getattr(candidate, "environment", None)
+        if callable(environment):
+            return ModelEnvSpec(**environment())
+    return None
 
 
 @contextmanager

@@ -90,6 +90,15 @@ class ExecutionSpec(BaseModel):
     merged_from: list[str] = Field(default_factory=list, description="shard folders a merged run was built from")
 
 
+class ModelEnvSpec(BaseModel):
+    """Where the adapter ran when it ran in its own Python environment (--model-env): a state, not identity."""
+
+    path: str = Field(description="the --model-env given: a venv folder or a Python executable")
+    python: str = Field(description="the interpreter that ran the worker")
+    versions: dict[str, str] = Field(default_factory=dict, description="the worker's Python and package versions")
+    restarts: int = Field(default=0, description="workers started again after one died, in the latest invocation")
+
+
 class RunSpec(BaseModel):
     spec_version: int = SPEC_VERSION
     model: ModelSpec
@@ -102,6 +111,7 @@ class RunSpec(BaseModel):
     video_roots: dict[str, Any] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
     execution: ExecutionSpec | None = None
+    model_env: ModelEnvSpec | None = Field(default=None, exclude_if=lambda value: value is None)
 
     def identity(self, *, with_shard: bool = True) -> dict[str, Any]:
         """What can change a prediction, plus the shard (when there is one and ``with_shard``)."""

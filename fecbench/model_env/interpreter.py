@@ -1,0 +1,80 @@
+"""``--model-env PATH``: which interpreter runs the adapter, and how its worker is looked after."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from fecbench.errors import ConfigError
+
+#: Where a virtual environment keeps its interpreter, in the order looked for.
+VENV_PYTHONS = ("bin/python", "bin/python3", "Scripts/python.exe")
+
+
+@dataclass(frozen=True)
+class ModelEnv:
+    """The Python environment an adapter runs in, and the worker's lifecycle settings.
+
+    ``python`` is the interpreter (a venv's ``bin/python``, never resolved through its symlink: that
+    would leave the venv); ``given`` is what the user passed. ``log_path`` receives the worker's
+    stderr (the run folder's ``model-env.log``). A worker that dies is started again up to
+    ``max_restarts`` times in a run (the clips it was captioning fail alone); after that the run
+    stops. ``start_timeout`` bounds the wait for the worker's hello (before the model loads);
+    loading and generation have no time limit, but the driver notices at once when the worker exits.
+    """
+
+    python: str
+    given: str
+    log_path: str | None = None
+    max_restarts: int = 3
+    start_timeout: float = 120.0
+    close_timeout: float = 30.0
+
+    @classmethod
+    def resolve(cls, path: str | os.PathLike[str]) -> ModelEnv:
+        """A venv folder (its ``bin/python``) or a Python executable; anything else is a one-line ConfigError."""
+        given = Path(path).expanduser()
+        absolute = Path(os.path.abspath(given))
+        if absolute.is_dir():
+            for relative in VENV_PYTHONS:
+                candidate = absolute / relative
+                if candidate.is_file() and os.access(candidate, os.X_OK):
+                    return cls(python=str(candidate), given=str(absolute))
+            raise ConfigError(
+                f"--model-env {path}: a folder without a Python interpreter (looked for {', '.join(VENV_PYTHONS)}); "
+                "name a virtual environment's folder or a python executable"
+            )
+        if absolute.is_file():
+            if not os.access(absolute, os.X_OK):
+                raise ConfigError(f"--model-env {path}: not an executable file")
+            return cls(python=str(absolute), given=str(absolute))
+        raise ConfigError(f"--model-env {path}: no such virtual environment folder or Python executable")
+
+    def with_log(self, path: str | os.PathLike[str]) -> ModelEnv:
+        return dataclasses.replace(self, log_path=str(path))
+
+
+def worker_install_command(python: str) -> str:
+    """The command that installs this fecbench's worker side into the environment of ``python``.
+
+    From a source checkout (an editable install, or running from the repository) it installs that
+    source; otherwise the same release from the package index. ``--no-deps``: the model's own pins
+    stay as they are; only pluggy is added (numpy is assumed there, every model needs it).
+    """
+    source = Path(__file__).resolve().parents[2]
+    target = str(source) if (source / "pyproject.toml").is_file() else f"fecbench=={_version()}"
+    return f"{python} -m pip install --no-deps {_quote(target)} && {python} -m pip install 'pluggy==1.7.0'"
+
+
+def _version() -> str:
+    from fecbench import __version__
+
+    return __version__
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
