@@ -198,9 +198,14 @@ def serve(channel: Channel) -> int:
             "versions": protocol.installed_versions(),
             "pid": os.getpid(),
             "python": sys.executable,
+            "fecbench_path": os.path.dirname(os.path.abspath(__file__)),
         }
     )
     message = channel.get()
+    if message is not None and message.get("op") == "close":  # `fecbench env check`: the hello was all it wanted
+        channel.closing = True
+        channel.send({"op": "closed"})
+        return 0
     if message is None or message.get("op") != "load":
         return 1
     try:

@@ -94,7 +94,9 @@ def test_worker_side_imports_with_numpy_and_pluggy_only(model_venv: Path) -> Non
         "import numpy; print(numpy.__version__)\n"
         "try:\n    import pydantic\nexcept ImportError:\n    print('no pydantic')\n"
     )
-    done = subprocess.run([venv_python(model_venv), "-c", code], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [venv_python(model_venv), "-c", code], capture_output=True, text=True, timeout=120, cwd=model_venv
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1.26.4", "no", "pydantic"]
 
@@ -117,6 +119,8 @@ def test_predictions_equal_in_process_batched_and_unbatched(model_venv: Path, en
     assert recorded.model_env.versions["numpy"] == "1.26.4" != np.__version__
     assert recorded.model_env.versions["fecbench"] == recorded.versions["fecbench"]
     assert recorded.model.loaded["numpy"] == "1.26.4"
+    assert recorded.model_env.fecbench_path is not None
+    assert Path(recorded.model_env.fecbench_path).is_relative_to(model_venv)  # its own copy, not this checkout
     assert spec(tmp_path / "here").model_env is None
     assert "model_env" not in json.loads((tmp_path / "here" / "run.json").read_text())
 

@@ -8,7 +8,7 @@ it, so the bytes the adapter reads are the bytes the driver decoded (no encoding
 
 The conversation (driver -> worker, worker -> driver)::
 
-    worker: hello    {fecbench_version, protocol, versions, pid, python}
+    worker: hello    {fecbench_version, protocol, versions, pid, python, fecbench_path}
     driver: load     {name, factory, model_args, requires, install_hint}
     worker: ready    {describe, max_batch_size, adapter_name}  | error {code, type, message}
     driver: generate {id, config, segment, requests: [{clip_id, prompt, timestamps, offset, shape, dtype}]}
