@@ -229,7 +229,12 @@ def serve(channel: Channel) -> int:
             return 1
         op = message.get("op")
         if op == "generate":
-            channel.send(generate(adapter, message, segments))
+            try:
+                reply = generate(adapter, message, segments)
+            except Exception as exc:  # the request itself could not be served: that batch's error, not a crash
+                traceback.print_exc(file=sys.stderr)
+                reply = _error(exc, "error", id=message.get("id"))
+            channel.send(reply)
         elif op == "close":
             channel.closing = True
             adapter.close()

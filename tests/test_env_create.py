@@ -153,7 +153,7 @@ def test_a_snapshot_without_history_is_copied_and_marked_unverified(
 def test_env_create_errors_are_one_line(tiny_authors: str, tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="runs in fecbench's own environment: it has no recipe"):
         api.create_env("baseline", path=tmp_path / "env")
-    with pytest.raises(ConfigError, match=r"needs Python 9\.99: no python9\.99 on PATH .*pass --python"):
+    with pytest.raises(ConfigError, match=r"needs Python 9\.99: no working python9\.99 on PATH .*pass --python"):
         find_python("9.99", None)
     with pytest.raises(ConfigError, match="--source .*: no such folder"):
         api.create_env("tiny-authors", path=tmp_path / "env", source=tmp_path / "nowhere", python=sys.executable)

@@ -300,3 +300,39 @@ def test_model_env_must_be_a_venv_or_a_python(env_probe: str, tmp_path: Path) ->
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="a folder without a Python interpreter"):
         run(annotations, tmp_path / "run", model_env=tmp_path / "empty")
+
+
+def test_the_worker_runs_on_python_3_8_with_numpy_1_24(env_probe: str, tmp_path: Path) -> None:
+    """VideoLLaMA2's pins (numpy 1.24.4) need Python 3.8-3.11; the worker side must run on the oldest of them."""
+    from fecbench.model_env.create import find_python, install_worker_side
+
+    try:
+        python38 = find_python("3.8", None)
+    except ConfigError as exc:
+        pytest.skip(f"no Python 3.8 here ({exc})")
+    venv = tmp_path / "py38"
+    subprocess.run([python38, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run([venv_python(venv), "-m", "pip", "install", "-q", "numpy==1.24.4"], check=True, timeout=600)
+    install_worker_side(venv_python(venv), say=lambda line: None)
+    annotations = make_clip_set(tmp_path / "set", 4)
+    here = api.run(
+        "frame-stats",
+        annotations=annotations,
+        video_roots=[str(annotations.parent / "videos")],
+        output=tmp_path / "here",
+        score=False,
+    )
+    there = api.run(
+        "frame-stats",
+        annotations=annotations,
+        video_roots=[str(annotations.parent / "videos")],
+        output=tmp_path / "there",
+        score=False,
+        model_env=venv,
+        batch_size=2,
+    )
+    assert here.n_ok == there.n_ok == 4
+    assert predictions(tmp_path / "there") == predictions(tmp_path / "here")
+    recorded = spec(tmp_path / "there").model_env
+    assert recorded is not None
+    assert recorded.versions["python"].startswith("3.8.") and recorded.versions["numpy"] == "1.24.4"

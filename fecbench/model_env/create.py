@@ -35,6 +35,9 @@ from fecbench.model_env.recipe import MANIFEST, EnvRecipe
 #: What a fecbench source tree needs to build a wheel (pyproject.toml names README.md as the readme).
 SOURCE_PARTS = ("pyproject.toml", "README.md", "fecbench", "adapters", "leaderboard")
 PLUGGY = "pluggy==1.7.0"
+#: The last pluggy release for the Pythons that pluggy 1.7.0 (3.10+) no longer supports; fecbench uses
+#: only the markers and the plugin manager, the same in all of them.
+OLDER_PLUGGY = {(3, 8): "pluggy==1.5.0", (3, 9): "pluggy==1.6.0"}
 
 Say = Callable[[str], None]
 
@@ -118,17 +121,31 @@ def find_python(version: str, explicit: str | None) -> str:
         return found
     if not version:
         return getattr(sys, "_base_executable", sys.executable)
-    on_path = shutil.which(f"python{version}")
-    if on_path:
-        return on_path
     pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
-    for candidate in sorted(pyenv.glob(f"{version}*/bin/python{version}"), reverse=True):
-        if os.access(candidate, os.X_OK):
+    candidates = [
+        shutil.which(f"python{version}"),
+        *sorted(pyenv.glob(f"{version}*/bin/python{version}"), reverse=True),
+    ]
+    for candidate in filter(None, candidates):
+        if _reports_version(str(candidate), version):  # a pyenv shim on PATH may name a Python it cannot run
             return str(candidate)
     raise ConfigError(
-        f"this model's environment needs Python {version}: no python{version} on PATH or in {pyenv}; "
+        f"this model's environment needs Python {version}: no working python{version} on PATH or in {pyenv}; "
         f"install it, or pass --python /path/to/python{version}"
     )
+
+
+def _reports_version(python: str, version: str) -> bool:
+    try:
+        done = subprocess.run(
+            [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0 and done.stdout.strip() == version
 
 
 def fetch_source(recipe: EnvRecipe, source: Path | None, clone: Path, say: Say) -> str:
@@ -163,14 +180,19 @@ def _is_git(path: Path) -> bool:
 def install_worker_side(python: Path, say: Say = print) -> None:
     """fecbench ``--no-deps`` (this fecbench's own code), pluggy, and numpy when the environment has none."""
     has_numpy = subprocess.run([str(python), "-c", "import numpy"], capture_output=True).returncode == 0
-    requirements = [PLUGGY] if has_numpy else [PLUGGY, "numpy"]
+    version = tuple(int(part) for part in _python_version(python).split(".")[:2])
+    pluggy = OLDER_PLUGGY.get(version, PLUGGY)  # type: ignore[call-overload]
+    requirements = [pluggy] if has_numpy else [pluggy, "numpy"]
     say(f"==> pip install {' '.join(requirements)}")
     _step([str(python), "-m", "pip", "install", "-q", *requirements], None, "installing pluggy")
+    # The driver needs Python 3.10+, the worker side runs on 3.8+ (tested): a model pinned to an older
+    # Python still gets it.
+    older = ["--ignore-requires-python"] if version < (3, 10) else []
     with tempfile.TemporaryDirectory(prefix="fecbench-wheel-") as scratch:
         target = fecbench_wheel(Path(scratch)) or f"fecbench=={__version__}"
         say(f"==> pip install --no-deps {Path(target).name if os.sep in target else target}")
         _step(
-            [str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", target],
+            [str(python), "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", *older, target],
             None,
             "installing fecbench's worker side",
         )
