@@ -240,6 +240,25 @@ def test_sigkill_of_the_driver_leaves_no_worker_and_the_run_resumes(model_venv: 
     assert not [name for name, pid in after.items() if alive(pid)], "a normal end left processes behind"
 
 
+def test_ctrl_c_ends_the_worker_and_exits_130(model_venv: Path, tmp_path: Path) -> None:
+    annotations = same_shape_clips(tmp_path / "set", 8)
+    pids = tmp_path / "pids"
+    args = ["--annotations", str(annotations), "--video-root", str(annotations.parent / "videos")]
+    args += ["--output", str(tmp_path / "run"), "--model-env", str(model_venv)]
+    args += ["--model-args", f"delay=0.5,pid_dir={pids},child=true"]
+    victim = subprocess.Popen(cli(*args), env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while ok_rows(tmp_path / "run" / "store.sqlite") < 1:
+        assert victim.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    started = [int(p.read_text()) for p in pids.iterdir()]
+    victim.send_signal(signal.SIGINT)  # mid-batch: the worker is sleeping in generate
+    _, stderr = victim.communicate(timeout=60)
+    assert victim.returncode == 130, stderr
+    assert "interrupted: finished clips are saved" in stderr and "Traceback" not in stderr
+    assert not [pid for pid in started if alive(pid)]
+
+
 def test_bad_model_args_are_the_same_one_line_error(model_venv: Path, tmp_path: Path) -> None:
     annotations = same_shape_clips(tmp_path / "set", 1)
     args = ["--annotations", str(annotations), "--video-root", str(annotations.parent / "videos")]
