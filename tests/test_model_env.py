@@ -26,6 +26,7 @@ from model_venv import build_model_venv, venv_python
 
 from fecbench import api
 from fecbench.errors import ConfigError, ModelWorkerError
+from fecbench.model_env.segments import SegmentPool
 from fecbench.runner.spec import RunSpec
 
 pytestmark = pytest.mark.slow
@@ -132,6 +133,41 @@ def test_failing_clip_fails_alone_with_the_in_process_message(model_venv: Path, 
     assert here.n_failed == there.n_failed == 1
     assert predictions(tmp_path / "there") == predictions(tmp_path / "here")
     assert predictions(tmp_path / "there")[2][3] == "model error: RuntimeError: cannot caption clip 2"
+
+
+def test_frames_an_adapter_keeps_are_never_overwritten_by_later_batches(
+    model_venv: Path, env_probe: str, tmp_path: Path
+) -> None:
+    """Segments are reused between batches only when the adapter kept no view of the frames in them."""
+    annotations = same_shape_clips(tmp_path / "set", 8)
+    kept = run(annotations, tmp_path / "kept", batch_size=2, model_args={"keep": True}, model_env=model_venv)
+    assert (kept.n_ok, kept.n_failed) == (8, 0)  # every batch checks the frames of all earlier ones
+    run(annotations, tmp_path / "plain", batch_size=2, model_env=model_venv)
+    assert predictions(tmp_path / "kept") == predictions(tmp_path / "plain")
+
+
+def test_segment_pool_reuses_only_what_the_worker_released() -> None:
+    pool = SegmentPool()
+    try:
+        first = pool.acquire(100)
+        name = first.name
+        pool.release(first, reusable=True)
+        again = pool.acquire(200)
+        assert again.name == name and pool.forgotten() == []  # reused: no new segment, nothing to unmap
+        pool.release(again, reusable=False)  # the adapter still holds frames in it
+        assert pool.forgotten() == [name]
+        fresh = pool.acquire(100)
+        assert fresh.name != name
+        pool.release(fresh, reusable=True)
+        big = pool.acquire(5 << 20)
+        assert big.size >= 5 << 20 and big.name != fresh.name
+        pool.release(big, reusable=True)
+        many = [pool.acquire(1 << 20) for _ in range(6)]
+        for segment in many:
+            pool.release(segment, reusable=True)
+        assert len(pool.forgotten()) == 2  # the two free ones were taken first; 6 free, 4 kept
+    finally:
+        pool.close()
 
 
 def test_out_of_memory_in_the_worker_drives_auto_backoff(model_venv: Path, env_probe: str, tmp_path: Path) -> None:
@@ -267,7 +303,7 @@ def test_bad_model_args_are_the_same_one_line_error(model_venv: Path, tmp_path: 
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
         "error: --model-args: model 'env-probe' does not take bogus; it takes: delay, fail_on, max_batch, "
-        "oom_above, crash_on, crash_once, pid_dir, child, log"
+        "oom_above, crash_on, crash_once, pid_dir, child, log, keep"
     )
 
 
