@@ -126,6 +126,28 @@ def test_predictions_equal_in_process_batched_and_unbatched(model_venv: Path, en
     assert "model_env" not in json.loads((tmp_path / "here" / "run.json").read_text())
 
 
+def test_a_wrapper_runs_here_around_the_workers_adapter(model_venv: Path, env_probe: str, tmp_path: Path) -> None:
+    annotations = make_clip_set(tmp_path / "set", 3)
+    args = {"facetrack.crop_frames": 2, "delay": 0}
+    runs = {}
+    for label, env in (("here", None), ("there", model_venv)):
+        runs[label] = api.run(
+            "facetrack:env-probe",
+            model_args=args,
+            annotations=annotations,
+            video_roots=[str(annotations.parent / "videos")],
+            output=tmp_path / label,
+            score=False,
+            model_env=env,
+        )
+    assert runs["here"].n_ok == runs["there"].n_ok == 3
+    assert predictions(tmp_path / "there") == predictions(tmp_path / "here")
+    recorded = spec(tmp_path / "there")
+    assert recorded.model.loaded["wrapper"] == "facetrack" and recorded.model.loaded["inner"]["name"] == "env-probe"
+    assert recorded.model.loaded["inner"]["loaded"]["numpy"] == "1.26.4"  # the inner adapter ran in the worker
+    assert recorded.model_env is not None and recorded.model_env.versions["numpy"] == "1.26.4"
+
+
 def test_failing_clip_fails_alone_with_the_in_process_message(model_venv: Path, env_probe: str, tmp_path: Path) -> None:
     annotations = same_shape_clips(tmp_path / "set", 5)
     here = run(annotations, tmp_path / "here", batch_size=5, model_args={"fail_on": "2"})
@@ -391,3 +413,32 @@ def test_the_worker_runs_on_python_3_8_with_numpy_1_24(env_probe: str, tmp_path:
     recorded = spec(tmp_path / "there").model_env
     assert recorded is not None
     assert recorded.versions["python"].startswith("3.8.") and recorded.versions["numpy"] == "1.24.4"
+
+
+def test_ray_replicas_each_drive_a_worker(model_venv: Path, env_probe: str, tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    annotations = make_clip_set(tmp_path / "set", 8)
+    pids = tmp_path / "pids"
+    here = run(annotations, tmp_path / "here", batch_size=2)
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(num_cpus=2, include_dashboard=False, configure_logging=False, log_to_driver=False)
+    try:
+        there = run(
+            annotations,
+            tmp_path / "ray",
+            batch_size=2,
+            workers=2,
+            model_env=model_venv,
+            model_args={"pid_dir": str(pids)},
+        )
+    finally:
+        ray.shutdown()
+    assert here.n_ok == there.n_ok == 8
+    assert [p[:3] for p in predictions(tmp_path / "ray")] == [p[:3] for p in predictions(tmp_path / "here")]
+    workers = [int(p.read_text()) for p in pids.iterdir()]
+    assert len(workers) == 2  # one worker per replica, in the model environment
+    assert spec(tmp_path / "ray").model.loaded["numpy"] == "1.26.4"
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if alive(pid)]
