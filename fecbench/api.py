@@ -12,12 +12,14 @@ from fecbench.data.fecbench_default import FEC_BENCH_SHA256
 from fecbench.data.roots import VideoRoots
 from fecbench.data.selection import resolve_annotations, select_clips
 from fecbench.errors import ConfigError
+from fecbench.model_env.recipe import environment_listing
 from fecbench.plugins import RegisteredAdapter, get_adapter, preflight, unique_adapters
 from fecbench.prompts import DEFAULT_INSTRUCTION
 from fecbench.runner.outputs import RunResult
 from fecbench.runner.spec import (
     AnnotationsSpec,
     GenerationSpec,
+    ModelEnvSpec,
     ModelSpec,
     RunSpec,
     SubsetSpec,
@@ -64,6 +66,7 @@ def run(
     ray: str | None = None,
     gpus_per_worker: float | None = None,
     cpus_per_worker: float = 1.0,
+    model_env: str | Path | None = None,
 ) -> RunResult:
     """Run ``model`` over the benchmark clips, resuming whatever an earlier run of the same spec finished.
 
@@ -74,7 +77,11 @@ def run(
     replicas data-parallel on Ray, each with ``gpus_per_worker`` GPUs (see docs/scaling.md).
     ``thumbnails`` writes a small JPEG strip of each clip's frames into ``thumbs/`` (local runs).
     ``allow_absolute_videos``: read absolute ``video`` paths (refused by default, docs/data.md).
+    ``model_env`` (a virtual environment's folder or a Python executable) runs the adapter in that
+    interpreter, as a worker process the run drives (see docs/model-env.md); it is recorded in
+    run.json but is not part of the run's identity.
     """
+    from fecbench.model_env.interpreter import ModelEnv
     from fecbench.runner.batching import BatchSize
     from fecbench.runner.execute import execute_run
     from fecbench.runner.folder_lock import hold_run_folder
@@ -82,6 +89,7 @@ def run(
     from fecbench.runner.shard import Shard
 
     entry = get_adapter(model)
+    env = ModelEnv.resolve(model_env) if model_env is not None else None
     if score and judge is not None:
         from fecbench.errors import MissingDependencyError
         from fecbench.judges.registry import get_judge
@@ -129,6 +137,7 @@ def run(
         batch_size=batch.spec_value,
         video_roots=roots.describe(),
         versions=installed_versions(),
+        model_env=ModelEnvSpec(path=env.given, python=env.python) if env else None,
     )
     # "facetrack:qwen2-vl" -> "facetrack+qwen2-vl": a colon is not allowed in Windows paths
     default_name = f"{entry.spec.name.replace(':', '+')}-{data.path.stem}-{spec.identity_hash(with_shard=False)}"
@@ -145,8 +154,9 @@ def run(
         frame_cache=frame_cache,
         decode_workers=decode_workers,
         thumbnails=thumbnails,
+        model_env=env,
     )
-    preflight(entry, dict(model_args or {}))  # dependencies and checkpoint, before the folder is made
+    preflight(entry, dict(model_args or {}), env)  # dependencies and checkpoint, before the folder is made
     with hold_run_folder(run_dir):  # one writer, from the first clip to the scores
         result = execute_run(spec, run_dir, clips, roots, config, ray=ray_options, progress=progress)
         if score:
@@ -296,6 +306,7 @@ def model_listing() -> list[dict[str, Any]]:
                 "install_hint": spec.install_hint if missing else None,
                 "summary": spec.summary,
                 "factory": spec.factory,
+                **environment_listing(spec.name, spec.recipe),
             }
         )
     return rows
@@ -338,6 +349,26 @@ def check_judge(
         concurrency=concurrency,
         bootstrap=bootstrap,
     )
+
+
+def create_env(model: str, **options: Any) -> Path:
+    """Build ``model``'s own Python environment from its recipe (pinned commit, its README's install, fecbench's
+    worker side ``--no-deps``); returns the folder to pass as ``model_env``. ``options``: ``path``, ``source`` (a
+    local git directory or snapshot instead of a clone), ``python``, ``force``, ``say`` (progress lines)."""
+    from fecbench.model_env.create import create_env as build
+
+    entry = get_adapter(model)
+    return build(entry.spec.name, entry.spec.recipe, **options)
+
+
+def check_env(path: str | Path, model: str | None = None, model_args: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Start fecbench's worker in the environment at ``path`` and return its handshake (versions, manifest);
+    with ``model``, also load that adapter there and include what it reports."""
+    from fecbench.model_env.interpreter import ModelEnv
+    from fecbench.model_env.proxy import probe
+
+    env = ModelEnv.resolve(path)
+    return probe(env, get_adapter(model) if model else None, model_args)
 
 
 def new_adapter(name: str, directory: str | Path = ".") -> tuple[Path, list[Path]]:

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from fecbench import terminal
+from fecbench.cli_env import env_app
 from fecbench.cli_judges import judge_app, judges
 from fecbench.cli_results import register_results_commands
 from fecbench.errors import FecbenchError
@@ -30,6 +31,7 @@ leaderboard_app = typer.Typer(help="Result records and the static leaderboard si
 app.add_typer(data_app, name="data")
 app.add_typer(leaderboard_app, name="leaderboard")
 app.add_typer(judge_app, name="judge", no_args_is_help=True)  # fecbench judge check
+app.add_typer(env_app, name="env")
 
 AnnotationsOpt = Annotated[
     Path | None,
@@ -126,6 +128,9 @@ def run(
         typer.Option(help="GPUs per replica, e.g. a tensor-parallel group (default: 1 if the cluster has GPUs)."),
     ] = None,
     cpus_per_worker: Annotated[float, typer.Option(help="CPUs reserved per replica on Ray.")] = 1.0,
+    model_env: Annotated[
+        Path | None, typer.Option(help="Run the adapter in this Python environment (a venv or a python): env create.")
+    ] = None,
 ) -> None:
     """Run a model over the benchmark; the same command resumes an interrupted run."""
     from fecbench import api
@@ -163,6 +168,7 @@ def run(
             ray=ray,
             gpus_per_worker=gpus_per_worker,
             cpus_per_worker=cpus_per_worker,
+            model_env=model_env,
         )
     except KeyboardInterrupt:
         err.print("interrupted: finished clips are saved; run the same command again to resume")

@@ -31,3 +31,10 @@ class MissingDependencyError(FecbenchError):
 
 class VideoError(FecbenchError):
     """A clip that cannot be decoded; recorded per clip, never fatal to a run."""
+
+
+class ModelWorkerError(FecbenchError):
+    """The model's worker process (``--model-env``) cannot go on: it did not start, or keeps dying.
+
+    Unlike a clip's failure, it stops the run; finished clips are kept and the same command resumes.
+    """

@@ -12,10 +12,14 @@ adapter or judge.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pluggy
 
-from fecbench.judges.base import JudgeSpec
+from fecbench.model_env.recipe import EnvRecipe
+
+if TYPE_CHECKING:  # judges need pydantic, which a model's own environment may not have (see fecbench.worker)
+    from fecbench.judges.base import JudgeSpec
 
 PROJECT = "fecbench"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -34,6 +38,8 @@ class AdapterSpec:
     ``checkpoint_arg`` names the model argument holding a Hugging Face checkpoint (hub id or folder)
     the adapter loads, ``default_checkpoint`` when it is not given: a run checks it
     (:func:`fecbench.checkpoints.resolve_checkpoint`) before it creates its folder or loads anything.
+    ``recipe``, for a model whose code needs an environment of its own (old torch/transformers/numpy
+    pins), says how ``fecbench env create NAME`` builds it; such an adapter runs with ``--model-env``.
     """
 
     name: str
@@ -45,6 +51,7 @@ class AdapterSpec:
     install_hint: str = ""
     aliases: tuple[str, ...] = field(default_factory=tuple)
     checkpoint_arg: str | None = None
+    recipe: EnvRecipe | None = None
 
 
 @hookspec

@@ -17,9 +17,9 @@ import importlib.util
 import inspect
 import os
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from importlib import metadata
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pluggy
 
@@ -27,6 +27,9 @@ from fecbench import hookspecs
 from fecbench.adapter import Adapter
 from fecbench.errors import ConfigError, MissingDependencyError, UnknownPluginError
 from fecbench.hookspecs import AdapterSpec
+
+if TYPE_CHECKING:
+    from fecbench.model_env.interpreter import ModelEnv
 
 ENTRY_POINT_GROUP = "fecbench"
 PLUGINS_ENV = "FECBENCH_PLUGINS"
@@ -47,7 +50,7 @@ class RegisteredAdapter:
         return [name for name in self.spec.requires if importlib.util.find_spec(name) is None]
 
 
-@cache
+@lru_cache(maxsize=None)  # noqa: UP033 - functools.cache is 3.9+; the model worker may run on 3.8
 def plugin_manager() -> pluggy.PluginManager:
     """The process-wide plugin manager with every installed plugin registered."""
     pm = pluggy.PluginManager(hookspecs.PROJECT)
@@ -148,22 +151,27 @@ def import_factory(path: str) -> Any:
     return getattr(importlib.import_module(module_name), attr)
 
 
-def check_requirements(entry: RegisteredAdapter) -> None:
+def check_requirements(entry: RegisteredAdapter, missing: list[str] | None = None) -> None:
     """Raise :class:`MissingDependencyError` with the pip command when the adapter's dependencies are missing."""
-    missing = entry.missing_requirements()
+    missing = entry.missing_requirements() if missing is None else missing
     if missing:
         raise MissingDependencyError(
             f"model {entry.spec.name!r} needs {', '.join(missing)}, which is not installed: {entry.spec.install_hint}"
         )
 
 
-def preflight(entry: RegisteredAdapter, model_args: dict[str, Any]) -> None:
+def preflight(entry: RegisteredAdapter, model_args: dict[str, Any], model_env: ModelEnv | None = None) -> None:
     """What can be checked in seconds, without importing the model, before a run creates its folder.
 
-    Its dependencies are installed, and the checkpoint it will load is a local folder or a hub id
-    the hub has (or the local cache, offline): :func:`fecbench.checkpoints.resolve_checkpoint`.
+    Its dependencies are installed (with ``model_env``, the model's own are that environment's business, checked by
+    its worker), and the checkpoint it will load is a local folder or a hub id the hub has (or the local cache,
+    offline): :func:`fecbench.checkpoints.resolve_checkpoint`.
     """
-    check_requirements(entry)
+    missing = entry.missing_requirements()
+    if model_env is not None:
+        inner = entry.inner.spec.requires if entry.inner is not None else entry.spec.requires
+        missing = [m for m in missing if m not in inner]
+    check_requirements(entry, missing)
     arg = entry.spec.checkpoint_arg
     if arg is None:
         return
@@ -177,25 +185,48 @@ def preflight(entry: RegisteredAdapter, model_args: dict[str, Any]) -> None:
     resolve_checkpoint(str(checkpoint), model=entry.spec.name, revision=None if revision is None else str(revision))
 
 
-def load_adapter(name: str, model_args: dict[str, Any]) -> Adapter:
-    """Import and construct an adapter, turning a missing dependency or a bad argument into a clear error."""
+def load_adapter(name: str, model_args: dict[str, Any], model_env: ModelEnv | None = None) -> Adapter:
+    """Import and construct an adapter, turning a missing dependency or a bad argument into a clear error.
+
+    With ``model_env``, the adapter runs in that Python environment's worker process and what is
+    returned here is its proxy (:mod:`fecbench.model_env`); a wrapper (``facetrack:...``) still runs
+    here, around the proxy of the adapter it wraps.
+    """
     entry = get_adapter(name)
-    check_requirements(entry)
-    try:
-        factory = import_factory(entry.spec.factory)
-    except ImportError as exc:
-        hint = f": {entry.spec.install_hint}" if entry.spec.install_hint else ""
-        raise MissingDependencyError(f"model {name!r} cannot be imported ({exc}){hint}") from exc
     if entry.inner is not None:
-        return _load_composed(entry, factory, model_args)
+        return _load_composed(entry, model_args, model_env)
+    if model_env is not None:
+        from fecbench.model_env.proxy import WorkerAdapter
+
+        return WorkerAdapter.start(entry, model_args, model_env)
+    return instantiate(entry, model_args)
+
+
+def instantiate(entry: RegisteredAdapter, model_args: dict[str, Any]) -> Adapter:
+    """Construct a registered (not composed) adapter here: requirements, import, arguments, then the constructor."""
+    name = entry.spec.name
+    factory = _import_checked(entry, name, entry.missing_requirements())
     _check_model_args(name, factory, model_args)
     adapter: Adapter = factory(**model_args)
     return adapter
 
 
-def _load_composed(entry: RegisteredAdapter, factory: Any, model_args: dict[str, Any]) -> Adapter:
+def _import_checked(entry: RegisteredAdapter, name: str, missing: list[str]) -> Any:
+    check_requirements(entry, missing)
+    try:
+        return import_factory(entry.spec.factory)
+    except ImportError as exc:
+        hint = f": {entry.spec.install_hint}" if entry.spec.install_hint else ""
+        raise MissingDependencyError(f"model {name!r} cannot be imported ({exc}){hint}") from exc
+
+
+def _load_composed(entry: RegisteredAdapter, model_args: dict[str, Any], model_env: ModelEnv | None) -> Adapter:
     """Load the inner adapter with its own arguments, then the wrapper around it with the prefixed ones."""
     assert entry.inner is not None
+    missing = entry.missing_requirements()
+    if model_env is not None:  # the inner adapter's requirements are the model environment's business
+        missing = [m for m in missing if m not in entry.inner.spec.requires]
+    factory = _import_checked(entry, entry.spec.name, missing)
     wrapper_args, inner_args = split_wrapper_args(entry.spec.name, model_args)
     prefix = entry.spec.name.partition(":")[0]
     params = inspect.signature(factory).parameters
@@ -206,7 +237,7 @@ def _load_composed(entry: RegisteredAdapter, factory: Any, model_args: dict[str,
             f"--model-args: {prefix} does not take {', '.join(f'{prefix}.{u}' for u in unknown)}; "
             f"it takes: {', '.join(f'{prefix}.{a}' for a in accepted) or 'nothing'}"
         )
-    inner = load_adapter(entry.inner.spec.name, inner_args)
+    inner = load_adapter(entry.inner.spec.name, inner_args, model_env)
     try:
         wrapped: Adapter = factory(inner, **wrapper_args)
         return wrapped

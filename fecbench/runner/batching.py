@@ -11,15 +11,13 @@ Requests are built once per decoded batch (:meth:`BatchGenerator.decoded`), so t
 ``prepare`` hook exactly the requests, cut into exactly the chunks, that ``generate`` gets later.
 
 torch is never imported here: a CUDA out-of-memory error is recognised through ``sys.modules``
-(an adapter that raised one has imported torch already).
+(an adapter that raised one has imported torch already), see :mod:`fecbench.memory`.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
 import re
-import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +25,8 @@ from typing import Any
 
 from fecbench.adapter import Adapter, GenerationConfig, VideoRequest, visual_tokens_of
 from fecbench.data.annotations import Clip
-from fecbench.errors import ConfigError, VideoError
+from fecbench.errors import ConfigError, ModelWorkerError, VideoError
+from fecbench.memory import is_out_of_memory, release_memory
 from fecbench.runner.plan import PlannedClip
 from fecbench.runner.store import ClipResult
 from fecbench.video.decode import SampledFrames
@@ -68,32 +67,6 @@ class BatchSize:
         if self.auto and adapter_max:
             return adapter_max
         return min(self.size, adapter_max or self.size)
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    """A CUDA out-of-memory error, a MemoryError, or a RuntimeError saying "out of memory" (also as a cause)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    torch = sys.modules.get("torch")
-    cuda_oom = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None) if torch is not None else None
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
-        if cuda_oom is not None and isinstance(current, cuda_oom):
-            return True
-        if isinstance(current, MemoryError):
-            return True
-        if isinstance(current, RuntimeError) and "out of memory" in str(current).lower():
-            return True
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def release_memory() -> None:
-    """Give freed memory back before retrying a smaller batch (CUDA's caching allocator keeps it otherwise)."""
-    gc.collect()
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        torch.cuda.empty_cache()
 
 
 @dataclass
@@ -176,6 +149,8 @@ class BatchGenerator:
         started = time.perf_counter()
         try:
             outputs = self._generate(chunk)
+        except ModelWorkerError:  # the model's worker cannot go on: stop the run, not just these clips
+            raise
         except Exception as exc:
             if self.auto and len(chunk) > 1 and is_out_of_memory(exc):
                 return None
@@ -189,6 +164,8 @@ class BatchGenerator:
         started = time.perf_counter()
         try:
             (text,) = self._generate([single])
+        except ModelWorkerError:
+            raise
         except Exception as exc:
             return [failed(single[0].clip, f"model error: {type(exc).__name__}: {exc}")]
         return [generated(single[0].clip, text, seconds=round(time.perf_counter() - started, 4))]

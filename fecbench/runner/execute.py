@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -26,12 +27,16 @@ from fecbench.runner.outputs import (
 )
 from fecbench.runner.plan import BatchQueue, group_by_shape, plan_clips
 from fecbench.runner.replica import ReplicaConfig
-from fecbench.runner.spec import ExecutionSpec, RunSpec, identity_differences
+from fecbench.runner.spec import ExecutionSpec, ModelEnvSpec, RunSpec, identity_differences
 from fecbench.runner.store import RunStore
 from fecbench.video.cache import FrameCache
 
 if TYPE_CHECKING:
     from fecbench.runner.ray_pool import RayOptions
+
+
+#: The model worker's stderr (``--model-env``), appended to on every invocation.
+MODEL_ENV_LOG = "model-env.log"
 
 
 def prepare_run_dir(run_dir: Path, spec: RunSpec) -> None:
@@ -100,6 +105,8 @@ def _execute(
     progress: bool,
 ) -> RunResult:
     prepare_run_dir(run_dir, spec)
+    if config.model_env is not None and config.model_env.log_path is None:  # the worker's stderr
+        config = dataclasses.replace(config, model_env=config.model_env.with_log(run_dir / MODEL_ENV_LOG))
     write_spec(run_dir, spec)
     with RunStore(run_dir) as store:
         done = store.finished_ids()
@@ -152,9 +159,10 @@ def _run_here(
     cache = FrameCache(config.protocol, enabled=config.frame_cache)
     ahead = DecodeAhead(queue.upcoming(), cache, workers=config.decode_workers)
     try:
-        adapter = load_adapter(config.model, dict(config.model_args))
+        adapter = load_adapter(config.model, dict(config.model_args), config.model_env)
         try:
             spec.model.loaded = adapter.describe()
+            spec.model_env = _model_env_record(adapter) or spec.model_env
             write_spec(run_dir, spec)
             tick(0, 0)  # the bar appears once the model has loaded: a model that cannot load fails before it
             generator = BatchGenerator(
@@ -174,6 +182,7 @@ def _run_here(
                 thumbs_dir=run_dir if config.thumbnails else None,
             )
         finally:
+            spec.model_env = _model_env_record(adapter) or spec.model_env  # restarts during the run
             adapter.close()
     finally:
         ahead.close()
@@ -183,6 +192,16 @@ def _run_here(
         batch_size_found=generator.size if config.batch.auto else None,
         oom_backoffs=generator.backoffs,
     )
+
+
+def _model_env_record(adapter: Any) -> ModelEnvSpec | None:
+    """What to record of the worker of a ``--model-env`` adapter (also when a wrapper holds it as ``inner``)."""
+    from fecbench.model_env.proxy import WorkerAdapter
+
+    for candidate in (adapter, getattr(adapter, "inner", None)):
+        if isinstance(candidate, WorkerAdapter):
+            return ModelEnvSpec(**candidate.environment())
+    return None
 
 
 @contextmanager

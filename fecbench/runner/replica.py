@@ -17,7 +17,7 @@ import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fecbench.adapter import GenerationConfig
 from fecbench.errors import FecbenchError
@@ -27,6 +27,9 @@ from fecbench.runner.store import ClipResult
 from fecbench.video.cache import FrameCache
 from fecbench.video.decode import SampledFrames
 from fecbench.video.protocol import FrameProtocol
+
+if TYPE_CHECKING:
+    from fecbench.model_env.interpreter import ModelEnv
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class ReplicaConfig:
     decode_workers: int = 2
     #: write a small JPEG strip of each clip's frames into the run folder (local runs; not on Ray replicas)
     thumbnails: bool = True
+    model_env: ModelEnv | None = None  # run the adapter in this Python environment's worker (--model-env)
 
 
 @dataclass
@@ -79,7 +83,7 @@ class Replica:
         )
         self._cache = FrameCache(config.protocol, enabled=config.frame_cache)
         try:
-            self.adapter = load_adapter(config.model, dict(config.model_args))
+            self.adapter = load_adapter(config.model, dict(config.model_args), config.model_env)
         except FecbenchError as exc:
             self.error = exc
             return

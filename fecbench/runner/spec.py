@@ -106,6 +106,19 @@ class ExecutionSpec(BaseModel):
     )
 
 
+class ModelEnvSpec(BaseModel):
+    """Where the adapter ran when it ran in its own Python environment (--model-env): a state, not identity."""
+
+    path: str = Field(description="the --model-env given: a venv folder or a Python executable")
+    python: str = Field(description="the interpreter that ran the worker")
+    versions: dict[str, str] = Field(default_factory=dict, description="the worker's Python and package versions")
+    restarts: int = Field(default=0, description="workers started again after one died, in the latest invocation")
+    fecbench_path: str | None = Field(default=None, description="where the worker imported fecbench from")
+    built_from: dict[str, Any] | None = Field(
+        default=None, description="for an environment `fecbench env create` made: its repository, commit, source"
+    )
+
+
 class RunSpec(BaseModel):
     spec_version: int = SPEC_VERSION
     model: ModelSpec
@@ -118,6 +131,7 @@ class RunSpec(BaseModel):
     video_roots: dict[str, Any] = Field(default_factory=dict)
     versions: dict[str, str] = Field(default_factory=dict)
     execution: ExecutionSpec | None = None
+    model_env: ModelEnvSpec | None = Field(default=None, exclude_if=lambda value: value is None)
 
     def identity(self, *, with_shard: bool = True) -> dict[str, Any]:
         """What can change a prediction, plus the shard (when there is one and ``with_shard``)."""
