@@ -40,10 +40,13 @@ class AuthorsCode:
 
 OWN_ENV = "it pins old torch/transformers releases: use an environment of its own"
 
+# 1953283 (2025-01-08) is the last commit whose model loads: the next one, 22a4a31 "Refactor vision
+# tower" (kept in tag v1.1 and in main's head c0bb03a), sets attn_implementation="flash_attention_2" on
+# the CLIP/SigLIP tower, which the pinned transformers 4.40.0 refuses for these models (any device).
 VIDEOLLAMA2 = AuthorsCode(
     project="VideoLLaMA2",
     repo="https://github.com/DAMO-NLP-SG/VideoLLaMA2",
-    commit="c0bb03abf6b8a6b9a8dccac006fb4db5d4d9e414",
+    commit="1953283f6786f6f2825ce0f09d356a646ebbb280",
     directory="VideoLLaMA2",
     install="pip install -e .",
     note=f"torch 2.2.0, transformers 4.40.0; {OWN_ENV}",
