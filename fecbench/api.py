@@ -306,9 +306,62 @@ def model_listing() -> list[dict[str, Any]]:
                 "install_hint": spec.install_hint if missing else None,
                 "summary": spec.summary,
                 "factory": spec.factory,
+                **_environment_listing(spec.name, spec.recipe),
             }
         )
     return rows
+
+
+def _environment_listing(name: str, recipe: Any) -> dict[str, Any]:
+    """Where an adapter runs: in fecbench's process, or in an environment of its own and how to create it."""
+    if recipe is None:
+        return {"runs": "in-process", "env_create": None, "environment": None}
+    return {
+        "runs": "own-env",
+        "env_create": f"fecbench env create {name}",
+        "environment": {"repo": recipe.repo, "commit": recipe.commit, "python": recipe.python or None},
+    }
+
+
+def create_env(
+    model: str,
+    *,
+    path: str | Path | None = None,
+    source: str | Path | None = None,
+    python: str | None = None,
+    force: bool = False,
+    say: Any = print,
+) -> Path:
+    """Build ``model``'s own Python environment from its recipe (pinned commit, its README's install steps,
+    fecbench's worker side ``--no-deps``); returns the folder to pass as ``model_env``. ``source`` is a local
+    git directory or snapshot of the repository to use instead of cloning it."""
+    from fecbench.model_env.create import create_env as build
+
+    entry = get_adapter(model)
+    if entry.spec.recipe is None:
+        raise ConfigError(
+            f"model {entry.spec.name!r} runs in fecbench's own environment: it has no recipe for one of its own "
+            "(`fecbench models` shows which adapters do)"
+        )
+    return build(
+        entry.spec.name,
+        entry.spec.recipe,
+        path=Path(path) if path else None,
+        source=Path(source) if source else None,
+        python=python,
+        force=force,
+        say=say,
+    )
+
+
+def check_env(path: str | Path, model: str | None = None, model_args: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Start fecbench's worker in the environment at ``path`` and return its handshake (versions, manifest);
+    with ``model``, also load that adapter there and include what it reports."""
+    from fecbench.model_env.interpreter import ModelEnv
+    from fecbench.model_env.proxy import probe
+
+    env = ModelEnv.resolve(path)
+    return probe(env, get_adapter(model) if model else None, model_args)
 
 
 def new_adapter(name: str, directory: str | Path = ".") -> tuple[Path, list[Path]]:

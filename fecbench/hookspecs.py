@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING
 
 import pluggy
 
+from fecbench.model_env.recipe import EnvRecipe
+
 if TYPE_CHECKING:  # judges need pydantic, which a model's own environment may not have (see fecbench.worker)
     from fecbench.judges.base import JudgeSpec
 
@@ -33,6 +35,8 @@ class AdapterSpec:
     rather than on the class so a run can be planned (and resumed) without importing the model.
     ``requires`` lists the import names the adapter needs; ``install_hint`` is the pip command
     that installs them, shown by ``fecbench models`` and in the error of a run that lacks them.
+    ``recipe``, for a model whose code needs an environment of its own (old torch/transformers/numpy
+    pins), says how ``fecbench env create NAME`` builds it; such an adapter runs with ``--model-env``.
     """
 
     name: str
@@ -43,6 +47,7 @@ class AdapterSpec:
     requires: tuple[str, ...] = ()
     install_hint: str = ""
     aliases: tuple[str, ...] = field(default_factory=tuple)
+    recipe: EnvRecipe | None = None
 
 
 @hookspec

@@ -34,11 +34,16 @@ def print_model_table(rows: list[dict[str, Any]]) -> None:
         table.columns[1].width = min(natural[1], 14)  # "fecbench 0.1.0"
         table.columns[3].width = 12
         table.columns[2].width = max(12, content - 12 - table.columns[0].width - table.columns[1].width)
-    hints = []
+    hints, own_env = [], []
     for row in rows:
-        if row["missing"]:
+        if row.get("runs") == "own-env":  # its dependencies live in its own environment, not in this one
+            own_env.append(f"{row['name']}: {row['env_create']}")
+            dependencies = "[yellow]own env[/yellow]"
+        elif row["missing"]:
             hints.append(f"{row['name']}: {row['install_hint'] or 'install ' + ', '.join(row['missing'])}")
-        dependencies = "[red]missing " + ", ".join(row["missing"]) + "[/red]" if row["missing"] else "[green]ok[/green]"
+            dependencies = "[red]missing " + ", ".join(row["missing"]) + "[/red]"
+        else:
+            dependencies = "[green]ok[/green]"
         provider = f"{row['provider']} {row['provider_version']}"
         table.add_row(row["name"], provider, row["default_checkpoint"] or "-", dependencies)
     out.print(table)
@@ -46,6 +51,10 @@ def print_model_table(rows: list[dict[str, Any]]) -> None:
         out.print("To install what is missing:")
         for hint in hints:
             out.print(f"  {hint}", soft_wrap=True, highlight=False, markup=False)
+    if own_env:
+        out.print("Run in an environment of their own (create it, then pass the --model-env it prints):")
+        for line in own_env:
+            out.print(f"  {line}", soft_wrap=True, highlight=False, markup=False)
     out.print("More: fecbench models --verbose (aliases, frames, summaries), --json", highlight=False)
 
 
@@ -63,6 +72,11 @@ def print_model_details(rows: list[dict[str, Any]]) -> None:
             f"  needs:      {needs} ({state})",
             f"  factory:    {row['factory']}",
         ]
+        if row.get("runs") == "own-env":
+            repo, commit = row["environment"]["repo"], row["environment"]["commit"][:12]
+            lines.append(f"  runs in:    its own environment ({repo} @ {commit}): {row['env_create']}")
+        else:
+            lines.append("  runs in:    fecbench's process (or any environment with --model-env)")
         if row["summary"]:
             lines.append(f"  {row['summary']}")
         for line in lines:

@@ -198,9 +198,14 @@ def serve(channel: Channel) -> int:
             "versions": protocol.installed_versions(),
             "pid": os.getpid(),
             "python": sys.executable,
+            "fecbench_path": os.path.dirname(os.path.abspath(__file__)),
         }
     )
     message = channel.get()
+    if message is not None and message.get("op") == "close":  # `fecbench env check`: the hello was all it wanted
+        channel.closing = True
+        channel.send({"op": "closed"})
+        return 0
     if message is None or message.get("op") != "load":
         return 1
     try:
@@ -224,7 +229,12 @@ def serve(channel: Channel) -> int:
             return 1
         op = message.get("op")
         if op == "generate":
-            channel.send(generate(adapter, message, segments))
+            try:
+                reply = generate(adapter, message, segments)
+            except Exception as exc:  # the request itself could not be served: that batch's error, not a crash
+                traceback.print_exc(file=sys.stderr)
+                reply = _error(exc, "error", id=message.get("id"))
+            channel.send(reply)
         elif op == "close":
             channel.closing = True
             adapter.close()

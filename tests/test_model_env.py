@@ -94,7 +94,9 @@ def test_worker_side_imports_with_numpy_and_pluggy_only(model_venv: Path) -> Non
         "import numpy; print(numpy.__version__)\n"
         "try:\n    import pydantic\nexcept ImportError:\n    print('no pydantic')\n"
     )
-    done = subprocess.run([venv_python(model_venv), "-c", code], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [venv_python(model_venv), "-c", code], capture_output=True, text=True, timeout=120, cwd=model_venv
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1.26.4", "no", "pydantic"]
 
@@ -117,6 +119,8 @@ def test_predictions_equal_in_process_batched_and_unbatched(model_venv: Path, en
     assert recorded.model_env.versions["numpy"] == "1.26.4" != np.__version__
     assert recorded.model_env.versions["fecbench"] == recorded.versions["fecbench"]
     assert recorded.model.loaded["numpy"] == "1.26.4"
+    assert recorded.model_env.fecbench_path is not None
+    assert Path(recorded.model_env.fecbench_path).is_relative_to(model_venv)  # its own copy, not this checkout
     assert spec(tmp_path / "here").model_env is None
     assert "model_env" not in json.loads((tmp_path / "here" / "run.json").read_text())
 
@@ -236,6 +240,25 @@ def test_sigkill_of_the_driver_leaves_no_worker_and_the_run_resumes(model_venv: 
     assert not [name for name, pid in after.items() if alive(pid)], "a normal end left processes behind"
 
 
+def test_ctrl_c_ends_the_worker_and_exits_130(model_venv: Path, tmp_path: Path) -> None:
+    annotations = same_shape_clips(tmp_path / "set", 8)
+    pids = tmp_path / "pids"
+    args = ["--annotations", str(annotations), "--video-root", str(annotations.parent / "videos")]
+    args += ["--output", str(tmp_path / "run"), "--model-env", str(model_venv)]
+    args += ["--model-args", f"delay=0.5,pid_dir={pids},child=true"]
+    victim = subprocess.Popen(cli(*args), env=cli_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while ok_rows(tmp_path / "run" / "store.sqlite") < 1:
+        assert victim.poll() is None and time.monotonic() < deadline
+        time.sleep(0.05)
+    started = [int(p.read_text()) for p in pids.iterdir()]
+    victim.send_signal(signal.SIGINT)  # mid-batch: the worker is sleeping in generate
+    _, stderr = victim.communicate(timeout=60)
+    assert victim.returncode == 130, stderr
+    assert "interrupted: finished clips are saved" in stderr and "Traceback" not in stderr
+    assert not [pid for pid in started if alive(pid)]
+
+
 def test_bad_model_args_are_the_same_one_line_error(model_venv: Path, tmp_path: Path) -> None:
     annotations = same_shape_clips(tmp_path / "set", 1)
     args = ["--annotations", str(annotations), "--video-root", str(annotations.parent / "videos")]
@@ -296,3 +319,39 @@ def test_model_env_must_be_a_venv_or_a_python(env_probe: str, tmp_path: Path) ->
     (tmp_path / "empty").mkdir()
     with pytest.raises(ConfigError, match="a folder without a Python interpreter"):
         run(annotations, tmp_path / "run", model_env=tmp_path / "empty")
+
+
+def test_the_worker_runs_on_python_3_8_with_numpy_1_24(env_probe: str, tmp_path: Path) -> None:
+    """VideoLLaMA2's pins (numpy 1.24.4) need Python 3.8-3.11; the worker side must run on the oldest of them."""
+    from fecbench.model_env.create import find_python, install_worker_side
+
+    try:
+        python38 = find_python("3.8", None)
+    except ConfigError as exc:
+        pytest.skip(f"no Python 3.8 here ({exc})")
+    venv = tmp_path / "py38"
+    subprocess.run([python38, "-m", "venv", str(venv)], check=True, timeout=300)
+    subprocess.run([venv_python(venv), "-m", "pip", "install", "-q", "numpy==1.24.4"], check=True, timeout=600)
+    install_worker_side(venv_python(venv), say=lambda line: None)
+    annotations = make_clip_set(tmp_path / "set", 4)
+    here = api.run(
+        "frame-stats",
+        annotations=annotations,
+        video_roots=[str(annotations.parent / "videos")],
+        output=tmp_path / "here",
+        score=False,
+    )
+    there = api.run(
+        "frame-stats",
+        annotations=annotations,
+        video_roots=[str(annotations.parent / "videos")],
+        output=tmp_path / "there",
+        score=False,
+        model_env=venv,
+        batch_size=2,
+    )
+    assert here.n_ok == there.n_ok == 4
+    assert predictions(tmp_path / "there") == predictions(tmp_path / "here")
+    recorded = spec(tmp_path / "there").model_env
+    assert recorded is not None
+    assert recorded.versions["python"].startswith("3.8.") and recorded.versions["numpy"] == "1.24.4"

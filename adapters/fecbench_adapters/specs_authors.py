@@ -7,6 +7,8 @@ environment of their own. None of these adapters has been run on real weights he
 
 from __future__ import annotations
 
+import dataclasses
+
 from fecbench import AdapterSpec
 from fecbench_adapters.authors import sources
 
@@ -119,3 +121,19 @@ SPECS: list[AdapterSpec] = [
         install_hint=sources.HUMANOMNI.hint,
     ),
 ]
+
+#: The repository of each adapter: ``fecbench env create NAME`` builds its environment from this recipe.
+CODE: dict[str, sources.AuthorsCode] = {
+    "videollama2": sources.VIDEOLLAMA2,
+    "videochat2": sources.VIDEOCHAT2,
+    "llama-vid": sources.LLAMA_VID,
+    "pllava": sources.PLLAVA,
+    "sharegpt4video": sources.SHAREGPT4VIDEO,
+    "chat-univi": sources.CHAT_UNIVI,
+    "st-llm": sources.ST_LLM,
+    "tarsier": sources.TARSIER,
+    "videollama": sources.VIDEOLLAMA,
+    "videochat": sources.VIDEOCHAT,
+    "humanomni": sources.HUMANOMNI,
+}
+SPECS = [dataclasses.replace(spec, recipe=CODE[spec.name].recipe()) for spec in SPECS]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fecbench.errors import ConfigError
 
@@ -19,10 +21,12 @@ class ModelEnv:
 
     ``python`` is the interpreter (a venv's ``bin/python``, never resolved through its symlink: that
     would leave the venv); ``given`` is what the user passed. ``log_path`` receives the worker's
-    stderr (the run folder's ``model-env.log``). A worker that dies is started again up to
-    ``max_restarts`` times in a run (the clips it was captioning fail alone); after that the run
-    stops. ``start_timeout`` bounds the wait for the worker's hello (before the model loads);
-    loading and generation have no time limit, but the driver notices at once when the worker exits.
+    stderr (the run folder's ``model-env.log``). ``manifest`` is what ``fecbench env create`` wrote
+    into the environment (its recipe's repository and commit, and the variables the worker gets).
+    A worker that dies is started again up to ``max_restarts`` times in a run (the clips it was
+    captioning fail alone); after that the run stops. ``start_timeout`` bounds the wait for the
+    worker's hello (before the model loads); loading and generation have no time limit, but the
+    driver notices at once when the worker exits.
     """
 
     python: str
@@ -31,6 +35,7 @@ class ModelEnv:
     max_restarts: int = 3
     start_timeout: float = 120.0
     close_timeout: float = 30.0
+    manifest: dict[str, Any] | None = field(default=None, compare=False, hash=False)
 
     @classmethod
     def resolve(cls, path: str | os.PathLike[str]) -> ModelEnv:
@@ -41,7 +46,7 @@ class ModelEnv:
             for relative in VENV_PYTHONS:
                 candidate = absolute / relative
                 if candidate.is_file() and os.access(candidate, os.X_OK):
-                    return cls(python=str(candidate), given=str(absolute))
+                    return cls(python=str(candidate), given=str(absolute), manifest=_manifest(absolute))
             raise ConfigError(
                 f"--model-env {path}: a folder without a Python interpreter (looked for {', '.join(VENV_PYTHONS)}); "
                 "name a virtual environment's folder or a python executable"
@@ -52,8 +57,24 @@ class ModelEnv:
             return cls(python=str(absolute), given=str(absolute))
         raise ConfigError(f"--model-env {path}: no such virtual environment folder or Python executable")
 
+    def worker_environment(self) -> dict[str, str]:
+        """Variables the worker gets from the environment's manifest (e.g. where the authors' clone is)."""
+        return dict((self.manifest or {}).get("environment") or {})
+
     def with_log(self, path: str | os.PathLike[str]) -> ModelEnv:
         return dataclasses.replace(self, log_path=str(path))
+
+
+def _manifest(env_dir: Path) -> dict[str, Any] | None:
+    from fecbench.model_env.recipe import MANIFEST
+
+    path = env_dir / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as exc:
+        raise ConfigError(f"{path}: not a readable manifest ({exc})") from exc
 
 
 def worker_install_command(python: str) -> str:

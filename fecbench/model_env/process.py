@@ -32,6 +32,12 @@ log = logging.getLogger("fecbench.model_env")
 PARENT_ENV = "FECBENCH_WORKER_PARENT"
 PDEATHSIG_ENV = "FECBENCH_WORKER_PDEATHSIG"
 STDERR_TAIL = 40
+#: ``python -m fecbench.worker``, minus the current directory on ``sys.path`` (which ``-m`` and ``-c``
+#: put first): a folder named like a package in the directory the run starts from must not shadow the
+#: environment's own fecbench or the model's packages.
+WORKER_CODE = (
+    "import sys\nif sys.path and sys.path[0] == '': del sys.path[0]\nfrom fecbench.worker import main\nsys.exit(main())"
+)
 _EOF = object()
 
 
@@ -48,7 +54,7 @@ class WorkerProcess:
 
     def __init__(self, env: ModelEnv) -> None:
         self.env = env
-        environ = dict(os.environ)
+        environ = {**env.worker_environment(), **os.environ}  # what the user set wins over the manifest
         environ.pop("PYTHONHOME", None)  # the driver's interpreter home is not the model's
         environ[PARENT_ENV] = str(os.getpid())
         # The kernel's parent-death signal follows the thread that started the child, so it is armed
@@ -56,7 +62,7 @@ class WorkerProcess:
         environ[PDEATHSIG_ENV] = "1" if threading.current_thread() is threading.main_thread() else "0"
         try:
             self.proc = subprocess.Popen(
-                [env.python, "-m", "fecbench.worker"],
+                [env.python, "-c", WORKER_CODE],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,

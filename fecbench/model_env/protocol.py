@@ -8,7 +8,7 @@ it, so the bytes the adapter reads are the bytes the driver decoded (no encoding
 
 The conversation (driver -> worker, worker -> driver)::
 
-    worker: hello    {fecbench_version, protocol, versions, pid, python}
+    worker: hello    {fecbench_version, protocol, versions, pid, python, fecbench_path}
     driver: load     {name, factory, model_args, requires, install_hint}
     worker: ready    {describe, max_batch_size, adapter_name}  | error {code, type, message}
     driver: generate {id, config, segment, requests: [{clip_id, prompt, timestamps, offset, shape, dtype}]}
@@ -132,18 +132,17 @@ def attach(name: str) -> Any:
     would unlink the driver's segment when the worker exits (and start a tracker process); the
     driver created it and alone removes it, so the registration is skipped here.
     """
-    from multiprocessing import shared_memory
+    from multiprocessing import resource_tracker, shared_memory
 
     if sys.version_info >= (3, 13):
         return shared_memory.SharedMemory(name=name, track=False)
-    with _ATTACH_LOCK:
-        tracker = shared_memory.resource_tracker  # type: ignore[attr-defined]
-        original = tracker.register
-        tracker.register = lambda *args, **kwargs: None
+    with _ATTACH_LOCK:  # 3.8-3.12 look resource_tracker.register up on the module when attaching
+        original = resource_tracker.register
+        resource_tracker.register = lambda *args, **kwargs: None
         try:
             return shared_memory.SharedMemory(name=name)
         finally:
-            tracker.register = original
+            resource_tracker.register = original
 
 
 def installed_versions() -> dict[str, str]:

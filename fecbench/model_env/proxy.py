@@ -143,6 +143,7 @@ class WorkerAdapter(Adapter):
         self.name = ready.get("adapter_name") or entry.spec.name
         self.max_batch_size = ready.get("max_batch_size")
         self.versions: dict[str, str] = hello.get("versions") or {}
+        self.fecbench_path: str | None = hello.get("fecbench_path")
 
     @classmethod
     def start(cls, entry: RegisteredAdapter, model_args: dict[str, Any], env: ModelEnv) -> WorkerAdapter:
@@ -154,7 +155,16 @@ class WorkerAdapter(Adapter):
 
     def environment(self) -> dict[str, Any]:
         """What run.json records about where the adapter ran (not part of the run's identity)."""
-        return {"path": self.env.given, "python": self.env.python, "versions": self.versions, "restarts": self.restarts}
+        manifest = self.env.manifest or {}
+        built_from = {k: manifest[k] for k in ("model", "repo", "commit", "checked_out", "source") if k in manifest}
+        return {
+            "path": self.env.given,
+            "python": self.env.python,
+            "versions": self.versions,
+            "restarts": self.restarts,
+            "fecbench_path": self.fecbench_path,
+            "built_from": built_from or None,
+        }
 
     def describe(self) -> dict[str, Any]:
         return dict(self._describe)
@@ -234,3 +244,35 @@ def _captions(reply: dict[str, Any], expected: int) -> list[str]:
         oom = reply.get("code") == "oom"
         raise remote_exception(str(reply.get("type") or "Exception"), str(reply.get("message", "")), oom=oom)
     raise ModelWorkerError(f"the model worker answered {op!r} to 'generate'")
+
+
+def probe(env: ModelEnv, entry: RegisteredAdapter | None = None, model_args: dict[str, Any] | None = None) -> dict:
+    """Start a worker in ``env`` and report its handshake; with ``entry``, also load that adapter there."""
+    report: dict[str, Any] = {"path": env.given, "python": env.python, "manifest": env.manifest}
+    if entry is None:
+        worker = WorkerProcess(env)
+        try:
+            hello = _hello(worker, env)
+            worker.call({"op": "close"}, "closing")
+        except WorkerDied as exc:
+            raise ModelWorkerError(f"--model-env {env.given}: {exc}") from None
+        finally:
+            worker.kill()
+    else:
+        adapter = WorkerAdapter.start(entry, model_args or {}, env)
+        try:
+            hello = {"versions": adapter.versions, "pid": adapter.worker_pid}
+            report["adapter"] = {
+                "name": adapter.name,
+                "max_batch_size": adapter.max_batch_size,
+                "describe": adapter.describe(),
+            }
+        finally:
+            adapter.close()
+    report.update(
+        fecbench_version=hello.get("versions", {}).get("fecbench"),
+        protocol=protocol.PROTOCOL_VERSION,
+        versions=hello.get("versions", {}),
+        worker_pid=hello.get("pid"),
+    )
+    return report

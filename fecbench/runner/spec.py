@@ -97,6 +97,10 @@ class ModelEnvSpec(BaseModel):
     python: str = Field(description="the interpreter that ran the worker")
     versions: dict[str, str] = Field(default_factory=dict, description="the worker's Python and package versions")
     restarts: int = Field(default=0, description="workers started again after one died, in the latest invocation")
+    fecbench_path: str | None = Field(default=None, description="where the worker imported fecbench from")
+    built_from: dict[str, Any] | None = Field(
+        default=None, description="for an environment `fecbench env create` made: its repository, commit, source"
+    )
 
 
 class RunSpec(BaseModel):

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fecbench.model_env.recipe import CLONE, EnvRecipe
+
 
 @dataclass(frozen=True)
 class AuthorsCode:
@@ -25,6 +27,10 @@ class AuthorsCode:
     note: str = ""  # what the user must know that is not a command
     code_dir_env: str | None = None  # for repositories that are not packages: env var naming the clone
     code_subdir: str = ""  # where in the clone the code lives, when not at its root
+    # What `fecbench env create` needs beyond the install step (see fecbench.model_env.recipe.EnvRecipe):
+    python: str = ""  # the Python version the repository's README installs with, e.g. "3.10" ("": the driver's)
+    pip_before: tuple[str, ...] = ()  # requirements installed before the install step (e.g. its torch build)
+    pip_after: tuple[str, ...] = ()  # pins installed after it
 
     @property
     def hint(self) -> str:
@@ -36,6 +42,25 @@ class AuthorsCode:
             steps.append(f"export {self.code_dir_env}={where}")
         line = " && ".join(steps)
         return f"{line}  # {self.note}" if self.note else line
+
+    def recipe(self) -> EnvRecipe:
+        """How ``fecbench env create`` builds this model's environment: the same clone, commit and install."""
+        environment: tuple[tuple[str, str], ...] = ()
+        if self.code_dir_env:
+            where = f"{CLONE}/{self.code_subdir}" if self.code_subdir else CLONE
+            environment = ((self.code_dir_env, where),)
+        return EnvRecipe(
+            project=self.project,
+            repo=self.repo,
+            commit=self.commit,
+            directory=self.directory,
+            install=self.install,
+            python=self.python,
+            pip_before=self.pip_before,
+            pip_after=self.pip_after,
+            environment=environment,
+            note=self.note,
+        )
 
 
 OWN_ENV = "it pins old torch/transformers releases: use an environment of its own"

@@ -9,8 +9,10 @@ turn whose message is None is the open assistant turn the model completes.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Optional, Tuple  # noqa: UP035
 
-Turn = tuple[str, "str | None"]
+# typing's spelling: a model environment may run Python 3.8, where tuple[...] fails at import time.
+Turn = Tuple[str, Optional[str]]  # noqa: UP006, UP045
 
 
 def single(system: str, turns: Sequence[Turn], sep: str = "###") -> str:
