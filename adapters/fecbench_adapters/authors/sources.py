@@ -75,6 +75,20 @@ VIDEOLLAMA2 = AuthorsCode(
     directory="VideoLLaMA2",
     install="pip install -e .",
     note=f"torch 2.2.0, transformers 4.40.0; {OWN_ENV}",
+    python="3.11",
+    # Its torch pin first (the README's step assumes it), then releases of its unpinned dependencies from
+    # the commit's month: today's openai/wandb send pip's resolver backtracking through hundreds of versions.
+    pip_before=(
+        "torch==2.2.0",
+        "torchvision==0.17.0",
+        "openai==1.59.9",
+        "fastapi==0.115.6",
+        "uvicorn==0.34.0",
+        "wandb==0.19.4",
+        "tensorboard==2.18.0",
+        "pydantic==2.10.5",
+        "requests==2.32.3",
+    ),
 )
 
 VIDEOCHAT2 = AuthorsCode(
@@ -173,9 +187,24 @@ HUMANOMNI = AuthorsCode(
     repo="https://github.com/HumanMLLM/HumanOmni",
     commit="26fa491492d39a66eef0d9e805c7bf33bf2cb0ee",
     directory="HumanOmni",
-    install="pip install -r requirements.txt",
-    note="its requirements pin pydantic 1.10 and numpy 1.22, older than fecbench's; " + OWN_ENV,
+    # requirements.txt as written cannot install: transformers==4.45.0 needs tokenizers 0.20, it pins 0.19.1;
+    # numpy==1.22.2 has no wheel for Python 3.11. Those two lines are left out (numpy 1.26.4 comes first), and
+    # h5py and ipdb, which humanomni/model/humanomni_arch.py imports but the file does not list, are added.
+    install="grep -vE '^(tokenizers|numpy)==' requirements.txt | pip install -r /dev/stdin h5py==3.12.1 ipdb==0.13.13",
+    note="its README installs with Python 3.10 and pip install -r requirements.txt, which does not resolve; " + OWN_ENV,
     code_dir_env="FECBENCH_HUMANOMNI_CODE",
+    python="3.11",
+    pip_before=(
+        "torch==2.2.1",
+        "torchvision==0.17.1",
+        "numpy==1.26.4",
+        "openai==1.65.5",
+        "fastapi==0.115.11",
+        "uvicorn==0.34.0",
+        "wandb==0.16.6",
+        "tensorboard==2.19.0",
+        "requests==2.32.3",
+    ),
 )
 
 ALL: tuple[AuthorsCode, ...] = (
