@@ -1,0 +1,44 @@
+"""The authors'-code adapters against their authors' code: tiny checkpoints run through `fecbench run --model-env`.
+
+Needs what no CI machine has: a snapshot of each repository (FECBENCH_AUTHORS_SNAPSHOTS, folders
+named ``owner+name``) and the model's environment built from it (FECBENCH_AUTHORS_ENVS/NAME, e.g.
+by ``fecbench env create NAME --path ...``). Without them each test skips, saying which is missing.
+The check itself is scripts/check_authors_code.py: tiny checkpoint from the authors' classes, a run
+on the demo set, batched == unbatched, resume after SIGKILL.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SNAPSHOTS = {"videollama2": "DAMO-NLP-SG+VideoLLaMA2", "humanomni": "HumanMLLM+HumanOmni"}
+
+
+def _where(name: str) -> tuple[Path, Path]:
+    snapshots, envs = os.environ.get("FECBENCH_AUTHORS_SNAPSHOTS"), os.environ.get("FECBENCH_AUTHORS_ENVS")
+    if not snapshots or not (Path(snapshots) / SNAPSHOTS[name]).exists():
+        pytest.skip(f"no snapshot of {SNAPSHOTS[name]}: set FECBENCH_AUTHORS_SNAPSHOTS to a folder holding one")
+    if not envs or not (Path(envs) / name / "bin" / "python").exists():
+        pytest.skip(
+            f"no {name} environment: set FECBENCH_AUTHORS_ENVS to a folder holding {name}/ (fecbench env create)"
+        )
+    return Path(snapshots), Path(envs)
+
+
+@pytest.mark.parametrize("name", ["videollama2", "humanomni"])
+def test_the_adapter_runs_its_authors_code_end_to_end(name: str, tmp_path: Path) -> None:
+    snapshots, envs = _where(name)
+    command = [sys.executable, str(REPO / "scripts" / "check_authors_code.py"), str(snapshots)]
+    command += ["--envs", str(envs), "--work", str(tmp_path), "--only", name]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=1800)
+    line = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
+    assert done.returncode == 0, line
+    assert line.startswith(f"{name}: ok"), line
+    assert "batched==unbatched yes" in line, line
+    assert "resume yes" in line, line
