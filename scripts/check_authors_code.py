@@ -68,6 +68,7 @@ CHECKS = (
         hub_cache=True,
         extra_args={"bert_tokenizer": "{tiny}/bert-base-uncased"},
     ),
+    ModelCheck("sharegpt4video", "ShareGPT4Omni+ShareGPT4Video"),
 )
 
 

@@ -17,7 +17,11 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SNAPSHOTS = {"videollama2": "DAMO-NLP-SG+VideoLLaMA2", "humanomni": "HumanMLLM+HumanOmni"}
+SNAPSHOTS = {
+    "videollama2": "DAMO-NLP-SG+VideoLLaMA2",
+    "humanomni": "HumanMLLM+HumanOmni",
+    "sharegpt4video": "ShareGPT4Omni+ShareGPT4Video",
+}
 
 
 def _where(name: str) -> tuple[Path, Path]:
@@ -31,7 +35,7 @@ def _where(name: str) -> tuple[Path, Path]:
     return Path(snapshots), Path(envs)
 
 
-@pytest.mark.parametrize("name", ["videollama2", "humanomni"])
+@pytest.mark.parametrize("name", list(SNAPSHOTS))
 def test_the_adapter_runs_its_authors_code_end_to_end(name: str, tmp_path: Path) -> None:
     snapshots, envs = _where(name)
     command = [sys.executable, str(REPO / "scripts" / "check_authors_code.py"), str(snapshots)]

@@ -128,6 +128,21 @@ SHAREGPT4VIDEO = AuthorsCode(
     directory="ShareGPT4Video",
     install="pip install -e .",
     note=f"installs their LLaVA fork as the package 'llava'; torch 2.1.2, transformers 4.37.2; {OWN_ENV}",
+    python="3.11",
+    # Its torch pin first; numpy below 2 (torch 2.1 was built against numpy 1); its unpinned dependencies
+    # at releases from the commit's month (October 2024).
+    pip_before=(
+        "torch==2.1.2",
+        "torchvision==0.16.2",
+        "numpy==1.26.4",
+        "peft==0.13.0",
+        "bitsandbytes==0.44.1",
+        "pydantic==2.9.2",
+        "openai==1.51.2",
+        "fastapi==0.115.0",
+        "uvicorn==0.31.0",
+        "requests==2.32.3",
+    ),
 )
 
 CHAT_UNIVI = AuthorsCode(
