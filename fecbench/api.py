@@ -12,6 +12,7 @@ from fecbench.data.fecbench_default import FEC_BENCH_SHA256
 from fecbench.data.roots import VideoRoots
 from fecbench.data.selection import resolve_annotations, select_clips
 from fecbench.errors import ConfigError
+from fecbench.model_env.recipe import environment_listing
 from fecbench.plugins import RegisteredAdapter, get_adapter, unique_adapters
 from fecbench.prompts import DEFAULT_INSTRUCTION
 from fecbench.runner.outputs import RunResult
@@ -29,7 +30,6 @@ from fecbench.scoring import DEFAULT_JUDGE
 from fecbench.video.protocol import FrameProtocol
 
 if TYPE_CHECKING:
-    from fecbench.model_env.interpreter import ModelEnv
     from fecbench.runner.ray_pool import RayOptions
 
 DEFAULT_RUNS_DIR = Path("runs")
@@ -77,13 +77,14 @@ def run(
     interpreter, as a worker process the run drives (see docs/model-env.md); it is recorded in
     run.json but is not part of the run's identity.
     """
+    from fecbench.model_env.interpreter import ModelEnv
     from fecbench.runner.batching import BatchSize
     from fecbench.runner.execute import execute_run
     from fecbench.runner.replica import ReplicaConfig
     from fecbench.runner.shard import Shard
 
     entry = get_adapter(model)
-    env = _model_env(model_env)
+    env = ModelEnv.resolve(model_env) if model_env is not None else None
     if score and judge is not None:
         from fecbench.errors import MissingDependencyError
         from fecbench.judges.registry import get_judge
@@ -163,15 +164,6 @@ def run(
             seed=seed,
         )
     return result
-
-
-def _model_env(path: str | Path | None) -> ModelEnv | None:
-    """The checked ``--model-env`` (None: the adapter runs in this process)."""
-    if path is None:
-        return None
-    from fecbench.model_env.interpreter import ModelEnv
-
-    return ModelEnv.resolve(path)
 
 
 def _ray_options(
@@ -306,52 +298,20 @@ def model_listing() -> list[dict[str, Any]]:
                 "install_hint": spec.install_hint if missing else None,
                 "summary": spec.summary,
                 "factory": spec.factory,
-                **_environment_listing(spec.name, spec.recipe),
+                **environment_listing(spec.name, spec.recipe),
             }
         )
     return rows
 
 
-def _environment_listing(name: str, recipe: Any) -> dict[str, Any]:
-    """Where an adapter runs: in fecbench's process, or in an environment of its own and how to create it."""
-    if recipe is None:
-        return {"runs": "in-process", "env_create": None, "environment": None}
-    return {
-        "runs": "own-env",
-        "env_create": f"fecbench env create {name}",
-        "environment": {"repo": recipe.repo, "commit": recipe.commit, "python": recipe.python or None},
-    }
-
-
-def create_env(
-    model: str,
-    *,
-    path: str | Path | None = None,
-    source: str | Path | None = None,
-    python: str | None = None,
-    force: bool = False,
-    say: Any = print,
-) -> Path:
-    """Build ``model``'s own Python environment from its recipe (pinned commit, its README's install steps,
-    fecbench's worker side ``--no-deps``); returns the folder to pass as ``model_env``. ``source`` is a local
-    git directory or snapshot of the repository to use instead of cloning it."""
+def create_env(model: str, **options: Any) -> Path:
+    """Build ``model``'s own Python environment from its recipe (pinned commit, its README's install, fecbench's
+    worker side ``--no-deps``); returns the folder to pass as ``model_env``. ``options``: ``path``, ``source`` (a
+    local git directory or snapshot instead of a clone), ``python``, ``force``, ``say`` (progress lines)."""
     from fecbench.model_env.create import create_env as build
 
     entry = get_adapter(model)
-    if entry.spec.recipe is None:
-        raise ConfigError(
-            f"model {entry.spec.name!r} runs in fecbench's own environment: it has no recipe for one of its own "
-            "(`fecbench models` shows which adapters do)"
-        )
-    return build(
-        entry.spec.name,
-        entry.spec.recipe,
-        path=Path(path) if path else None,
-        source=Path(source) if source else None,
-        python=python,
-        force=force,
-        say=say,
-    )
+    return build(entry.spec.name, entry.spec.recipe, **options)
 
 
 def check_env(path: str | Path, model: str | None = None, model_args: dict[str, Any] | None = None) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from fecbench.cli_env import env_app
 from fecbench.errors import FecbenchError
 from fecbench.terminal import err, out, print_data_check, print_model_details, print_model_table, print_scores
 
@@ -24,7 +25,6 @@ app = typer.Typer(
 )
 data_app = typer.Typer(help="Inspect benchmark data.", no_args_is_help=True)
 leaderboard_app = typer.Typer(help="Result records and the static leaderboard site.", no_args_is_help=True)
-env_app = typer.Typer(help="Model environments: a Python environment of its own for a model (--model-env).")
 app.add_typer(data_app, name="data")
 app.add_typer(leaderboard_app, name="leaderboard")
 app.add_typer(env_app, name="env")
@@ -117,12 +117,7 @@ def run(
     ] = None,
     cpus_per_worker: Annotated[float, typer.Option(help="CPUs reserved per replica on Ray.")] = 1.0,
     model_env: Annotated[
-        Path | None,
-        typer.Option(
-            "--model-env",
-            help="Run the adapter in this Python environment (a venv folder or a python executable) as a worker "
-            "process; see `fecbench env create`.",
-        ),
+        Path | None, typer.Option(help="Run the adapter in this Python environment (a venv or a python): env create.")
     ] = None,
 ) -> None:
     """Run a model over the benchmark; the same command resumes an interrupted run."""
@@ -379,56 +374,6 @@ def leaderboard_serve(
         pass
     finally:
         server.server_close()
-
-
-@env_app.command("create")
-def env_create(
-    name: Annotated[str, typer.Argument(help="The adapter whose environment to build (see `fecbench models`).")],
-    path: Annotated[
-        Path | None, typer.Option("--path", help="Folder of the environment (default: the cache's envs/NAME).")
-    ] = None,
-    source: Annotated[
-        Path | None,
-        typer.Option(
-            "--source", help="A local git directory or snapshot of the model's repository, instead of cloning it."
-        ),
-    ] = None,
-    python: Annotated[
-        str | None, typer.Option("--python", help="The interpreter to build it with (default: the recipe's version).")
-    ] = None,
-    force: Annotated[bool, typer.Option("--force", help="Rebuild an environment fecbench created there.")] = False,
-) -> None:
-    """Build a model's own environment from the commit its adapter was written against, as its README installs it."""
-    from fecbench import api
-
-    def say(line: str) -> None:
-        err.print(line, highlight=False, markup=False, soft_wrap=True)
-
-    created = api.create_env(name, path=path, source=source, python=python, force=force, say=say)
-    report = api.check_env(created)
-    versions = ", ".join(f"{k} {v}" for k, v in report["versions"].items())
-    for line in (
-        f"model environment: {created}",
-        f"worker: {versions}",
-        f"run with: fecbench run --model {name} --model-env {created}",
-    ):
-        out.print(line, highlight=False, markup=False, soft_wrap=True)
-
-
-@env_app.command("check")
-def env_check(
-    path: Annotated[Path, typer.Argument(help="A model environment: a venv folder or a python executable.")],
-    model: Annotated[str | None, typer.Option("--model", "-m", help="Also load this adapter there.")] = None,
-    model_args: Annotated[str | None, typer.Option("--model-args", help="k=v,k2=v2 passed to the adapter.")] = None,
-) -> None:
-    """Start fecbench's worker in a model environment and print its handshake (and the loaded adapter's report)."""
-    import json
-
-    from fecbench import api
-    from fecbench.plugins import parse_model_args
-
-    report = api.check_env(path, model, parse_model_args(model_args))
-    sys.stdout.write(json.dumps(report, indent=2, default=str) + "\n")
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ whatever the model's code started, at once.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import queue
 import signal
@@ -133,22 +134,32 @@ def load_error(exc: BaseException) -> dict[str, Any]:
 
 
 class Segments:
-    """Shared-memory segments mapped here; one whose arrays the adapter still holds is closed later."""
+    """The driver's segments mapped here, kept mapped while the driver reuses them.
+
+    A batch's frames are numpy views of a buffer object made for that batch alone (a ctypes array
+    over the segment: numpy keeps it as the views' base, where it would unwrap a memoryview to the
+    mapping). Once ``generate`` returns and the requests are dropped, that object's reference count
+    says whether the adapter kept any view of the frames; only if it kept none may the driver write
+    into the segment again (``reusable`` in the result).
+    """
 
     def __init__(self) -> None:
+        self._mapped: dict[str, Any] = {}
         self._lingering: list[Any] = []
 
-    def open(self, name: str) -> Any:
-        self._retry_lingering()
-        return protocol.attach(name)
+    def batch_buffer(self, name: str) -> Any:
+        """A new buffer object over the whole segment ``name`` (mapped once, then kept mapped)."""
+        if name not in self._mapped:
+            self._mapped[name] = protocol.attach(name)
+        segment = self._mapped[name]
+        return (ctypes.c_char * segment.size).from_buffer(segment.buf)
 
-    def release(self, segment: Any) -> None:
-        try:
-            segment.close()
-        except BufferError:  # the adapter kept a view of its frames: unmap once it lets go
-            self._lingering.append(segment)
-
-    def _retry_lingering(self) -> None:
+    def forget(self, names: list[str]) -> None:
+        """Unmap segments the driver retired (later, for those whose frames the adapter still holds)."""
+        for name in names:
+            segment = self._mapped.pop(name, None)
+            if segment is not None:
+                self._lingering.append(segment)
         still = []
         for segment in self._lingering:
             try:
@@ -164,28 +175,32 @@ def generate(adapter: Any, message: dict[str, Any], segments: Segments) -> dict[
     from fecbench.memory import is_out_of_memory, release_memory
 
     call_id = message.get("id")
-    segment = segments.open(message["segment"])
+    segments.forget(list(message.get("forget") or []))
+    batch = segments.batch_buffer(message["segment"])
+    unshared = sys.getrefcount(batch)  # the count once every view of the frames is gone
+    reply: dict[str, Any]
+    requests = [
+        VideoRequest(r["clip_id"], protocol.view(batch, r), r["prompt"], [float(t) for t in r["timestamps"]])
+        for r in message["requests"]
+    ]
+    config = GenerationConfig(**message["config"])
     try:
-        requests = [
-            VideoRequest(r["clip_id"], protocol.view(segment.buf, r), r["prompt"], [float(t) for t in r["timestamps"]])
-            for r in message["requests"]
-        ]
-        config = GenerationConfig(**message["config"])
-        try:
-            captions = adapter.generate(requests, config)
-        except Exception as exc:
-            traceback.print_exc(file=sys.stderr)
-            if is_out_of_memory(exc):
-                release_memory()
-                return _error(exc, "oom", id=call_id)
-            return _error(exc, "error", id=call_id)
-        finally:
-            del requests
+        captions = adapter.generate(requests, config)
+    except Exception as exc:
+        traceback.print_exc(file=sys.stderr)
+        if is_out_of_memory(exc):
+            release_memory()
+            reply = _error(exc, "oom", id=call_id)
+        else:
+            reply = _error(exc, "error", id=call_id)
+    else:
         if not isinstance(captions, list) or not all(isinstance(c, str) for c in captions):
-            return {"op": "result", "id": call_id, "captions": None, "returned": type(captions).__name__}
-        return {"op": "result", "id": call_id, "captions": captions}
-    finally:
-        segments.release(segment)
+            reply = {"op": "result", "id": call_id, "captions": None, "returned": type(captions).__name__}
+        else:
+            reply = {"op": "result", "id": call_id, "captions": captions}
+    del requests
+    reply["reusable"] = sys.getrefcount(batch) <= unshared
+    return reply
 
 
 def serve(channel: Channel) -> int:

@@ -26,6 +26,7 @@ from model_venv import build_model_venv, venv_python
 
 from fecbench import api
 from fecbench.errors import ConfigError, ModelWorkerError
+from fecbench.model_env.segments import SegmentPool
 from fecbench.runner.spec import RunSpec
 
 pytestmark = pytest.mark.slow
@@ -125,6 +126,28 @@ def test_predictions_equal_in_process_batched_and_unbatched(model_venv: Path, en
     assert "model_env" not in json.loads((tmp_path / "here" / "run.json").read_text())
 
 
+def test_a_wrapper_runs_here_around_the_workers_adapter(model_venv: Path, env_probe: str, tmp_path: Path) -> None:
+    annotations = make_clip_set(tmp_path / "set", 3)
+    args = {"facetrack.crop_frames": 2, "delay": 0}
+    runs = {}
+    for label, env in (("here", None), ("there", model_venv)):
+        runs[label] = api.run(
+            "facetrack:env-probe",
+            model_args=args,
+            annotations=annotations,
+            video_roots=[str(annotations.parent / "videos")],
+            output=tmp_path / label,
+            score=False,
+            model_env=env,
+        )
+    assert runs["here"].n_ok == runs["there"].n_ok == 3
+    assert predictions(tmp_path / "there") == predictions(tmp_path / "here")
+    recorded = spec(tmp_path / "there")
+    assert recorded.model.loaded["wrapper"] == "facetrack" and recorded.model.loaded["inner"]["name"] == "env-probe"
+    assert recorded.model.loaded["inner"]["loaded"]["numpy"] == "1.26.4"  # the inner adapter ran in the worker
+    assert recorded.model_env is not None and recorded.model_env.versions["numpy"] == "1.26.4"
+
+
 def test_failing_clip_fails_alone_with_the_in_process_message(model_venv: Path, env_probe: str, tmp_path: Path) -> None:
     annotations = same_shape_clips(tmp_path / "set", 5)
     here = run(annotations, tmp_path / "here", batch_size=5, model_args={"fail_on": "2"})
@@ -132,6 +155,41 @@ def test_failing_clip_fails_alone_with_the_in_process_message(model_venv: Path, 
     assert here.n_failed == there.n_failed == 1
     assert predictions(tmp_path / "there") == predictions(tmp_path / "here")
     assert predictions(tmp_path / "there")[2][3] == "model error: RuntimeError: cannot caption clip 2"
+
+
+def test_frames_an_adapter_keeps_are_never_overwritten_by_later_batches(
+    model_venv: Path, env_probe: str, tmp_path: Path
+) -> None:
+    """Segments are reused between batches only when the adapter kept no view of the frames in them."""
+    annotations = same_shape_clips(tmp_path / "set", 8)
+    kept = run(annotations, tmp_path / "kept", batch_size=2, model_args={"keep": True}, model_env=model_venv)
+    assert (kept.n_ok, kept.n_failed) == (8, 0)  # every batch checks the frames of all earlier ones
+    run(annotations, tmp_path / "plain", batch_size=2, model_env=model_venv)
+    assert predictions(tmp_path / "kept") == predictions(tmp_path / "plain")
+
+
+def test_segment_pool_reuses_only_what_the_worker_released() -> None:
+    pool = SegmentPool()
+    try:
+        first = pool.acquire(100)
+        name = first.name
+        pool.release(first, reusable=True)
+        again = pool.acquire(200)
+        assert again.name == name and pool.forgotten() == []  # reused: no new segment, nothing to unmap
+        pool.release(again, reusable=False)  # the adapter still holds frames in it
+        assert pool.forgotten() == [name]
+        fresh = pool.acquire(100)
+        assert fresh.name != name
+        pool.release(fresh, reusable=True)
+        big = pool.acquire(5 << 20)
+        assert big.size >= 5 << 20 and big.name != fresh.name
+        pool.release(big, reusable=True)
+        many = [pool.acquire(1 << 20) for _ in range(6)]
+        for segment in many:
+            pool.release(segment, reusable=True)
+        assert len(pool.forgotten()) == 2  # the two free ones were taken first; 6 free, 4 kept
+    finally:
+        pool.close()
 
 
 def test_out_of_memory_in_the_worker_drives_auto_backoff(model_venv: Path, env_probe: str, tmp_path: Path) -> None:
@@ -267,7 +325,7 @@ def test_bad_model_args_are_the_same_one_line_error(model_venv: Path, tmp_path: 
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == (
         "error: --model-args: model 'env-probe' does not take bogus; it takes: delay, fail_on, max_batch, "
-        "oom_above, crash_on, crash_once, pid_dir, child, log"
+        "oom_above, crash_on, crash_once, pid_dir, child, log, keep"
     )
 
 
@@ -355,3 +413,32 @@ def test_the_worker_runs_on_python_3_8_with_numpy_1_24(env_probe: str, tmp_path:
     recorded = spec(tmp_path / "there").model_env
     assert recorded is not None
     assert recorded.versions["python"].startswith("3.8.") and recorded.versions["numpy"] == "1.24.4"
+
+
+def test_ray_replicas_each_drive_a_worker(model_venv: Path, env_probe: str, tmp_path: Path) -> None:
+    ray = pytest.importorskip("ray")
+    annotations = make_clip_set(tmp_path / "set", 8)
+    pids = tmp_path / "pids"
+    here = run(annotations, tmp_path / "here", batch_size=2)
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    ray.init(num_cpus=2, include_dashboard=False, configure_logging=False, log_to_driver=False)
+    try:
+        there = run(
+            annotations,
+            tmp_path / "ray",
+            batch_size=2,
+            workers=2,
+            model_env=model_venv,
+            model_args={"pid_dir": str(pids)},
+        )
+    finally:
+        ray.shutdown()
+    assert here.n_ok == there.n_ok == 8
+    assert [p[:3] for p in predictions(tmp_path / "ray")] == [p[:3] for p in predictions(tmp_path / "here")]
+    workers = [int(p.read_text()) for p in pids.iterdir()]
+    assert len(workers) == 2  # one worker per replica, in the model environment
+    assert spec(tmp_path / "ray").model.loaded["numpy"] == "1.26.4"
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in workers if alive(pid)]

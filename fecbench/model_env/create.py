@@ -54,16 +54,22 @@ def default_env_path(name: str) -> Path:
 
 def create_env(
     name: str,
-    recipe: EnvRecipe,
+    recipe: EnvRecipe | None,
     *,
-    path: Path | None = None,
-    source: Path | None = None,
+    path: str | os.PathLike[str] | None = None,
+    source: str | os.PathLike[str] | None = None,
     python: str | None = None,
     force: bool = False,
     say: Say = print,
 ) -> Path:
     """Build the environment of adapter ``name`` at ``path`` (default: the cache's ``envs/NAME``); returns it."""
+    if recipe is None:
+        raise ConfigError(
+            f"model {name!r} runs in fecbench's own environment: it has no recipe for one of its own "
+            "(`fecbench models` shows which adapters do)"
+        )
     target = Path(os.path.abspath(path or default_env_path(name)))
+    source = Path(source) if source is not None else None
     _check_target(target, force)
     interpreter = find_python(recipe.python, python)
     say(f"==> virtual environment {target} ({interpreter})")

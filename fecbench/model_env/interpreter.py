@@ -40,6 +40,8 @@ class ModelEnv:
     @classmethod
     def resolve(cls, path: str | os.PathLike[str]) -> ModelEnv:
         """A venv folder (its ``bin/python``) or a Python executable; anything else is a one-line ConfigError."""
+        if not hasattr(os, "killpg"):  # the worker's process group is how its whole tree is ended
+            raise ConfigError("--model-env needs a POSIX system (Linux, macOS); it is not supported on Windows")
         given = Path(path).expanduser()
         absolute = Path(os.path.abspath(given))
         if absolute.is_dir():

@@ -11,12 +11,15 @@ The conversation (driver -> worker, worker -> driver)::
     worker: hello    {fecbench_version, protocol, versions, pid, python, fecbench_path}
     driver: load     {name, factory, model_args, requires, install_hint}
     worker: ready    {describe, max_batch_size, adapter_name}  | error {code, type, message}
-    driver: generate {id, config, segment, requests: [{clip_id, prompt, timestamps, offset, shape, dtype}]}
-    worker: result   {id, captions}                             | error {id, code, type, message}
+    driver: generate {id, config, segment, forget, requests: [{clip_id, prompt, timestamps, offset, shape, dtype}]}
+    worker: result   {id, captions, reusable}                   | error {id, code, type, message, reusable}
     driver: close
     worker: closed
 
-An error's ``code`` says what the driver should do with it (:data:`ERROR_CODES`). This module is
+An error's ``code`` says what the driver should do with it (:data:`ERROR_CODES`). ``reusable``
+says the adapter kept no view of the batch's frames, so the driver may write the segment again;
+``forget`` names segments the driver retired, for the worker to unmap
+(:mod:`fecbench.model_env.segments`). This module is
 imported by the worker, in the model's own environment: the standard library and numpy only, and
 nothing newer than Python 3.8.
 """
@@ -117,7 +120,7 @@ def array_spec(array: np.ndarray, offset: int) -> dict[str, Any]:
     return {"offset": offset, "shape": list(array.shape), "dtype": array.dtype.str}
 
 
-def view(buffer: memoryview, spec: dict[str, Any]) -> np.ndarray:
+def view(buffer: Any, spec: dict[str, Any]) -> np.ndarray:
     """The array described by ``spec``, as a view of ``buffer`` (no copy)."""
     return np.ndarray(tuple(spec["shape"]), dtype=np.dtype(spec["dtype"]), buffer=buffer, offset=int(spec["offset"]))
 

@@ -17,11 +17,9 @@ code paths. Errors come back by code and are raised here as what they were there
 from __future__ import annotations
 
 import dataclasses
+import threading
 from collections.abc import Sequence
-from multiprocessing import shared_memory
 from typing import Any
-
-import numpy as np
 
 from fecbench import __version__
 from fecbench.adapter import Adapter, GenerationConfig, VideoRequest
@@ -29,7 +27,12 @@ from fecbench.errors import ConfigError, FecbenchError, MissingDependencyError, 
 from fecbench.model_env import protocol
 from fecbench.model_env.interpreter import ModelEnv, worker_install_command
 from fecbench.model_env.process import WorkerDied, WorkerProcess
+from fecbench.model_env.segments import SegmentPool, write_requests
 from fecbench.plugins import RegisteredAdapter
+
+#: Batches whose frames ``prepare`` copied ahead and that ``generate`` has not taken yet (the runner
+#: prepares one batch ahead; one more covers a batch that --batch-size auto split and never asked for).
+PREPARED_BATCHES = 2
 
 
 class RemoteError(Exception):
@@ -138,6 +141,9 @@ class WorkerAdapter(Adapter):
         self.restarts = 0
         self.calls = 0
         self._worker: WorkerProcess | None = None
+        self._segments = SegmentPool()
+        self._lock = threading.Lock()  # prepare() runs in the runner's background thread
+        self._prepared: list[tuple[list[VideoRequest], Any, list[dict[str, Any]]]] = []
         self._worker, hello, ready = start_worker(entry, self.model_args, env)
         self._describe: dict[str, Any] = ready.get("describe") or {}
         self.name = ready.get("adapter_name") or entry.spec.name
@@ -169,27 +175,46 @@ class WorkerAdapter(Adapter):
     def describe(self) -> dict[str, Any]:
         return dict(self._describe)
 
+    def prepare(self, requests: Sequence[VideoRequest], config: GenerationConfig) -> None:
+        """Copy an upcoming batch's frames into shared memory now, while the worker captions the current one."""
+        written = write_requests(self._segments, requests)
+        with self._lock:
+            self._prepared.append((list(requests), *written))
+            while len(self._prepared) > PREPARED_BATCHES:
+                self._segments.release(self._prepared.pop(0)[1], reusable=True)
+
+    def _take_prepared(self, requests: Sequence[VideoRequest]) -> tuple[Any, list[dict[str, Any]]] | None:
+        """The segment ``prepare`` wrote for exactly these request objects, if any (the same frames, then)."""
+        with self._lock:
+            for index, (prepared, segment, specs) in enumerate(self._prepared):
+                if len(prepared) == len(requests) and all(a is b for a, b in zip(prepared, requests, strict=True)):
+                    del self._prepared[index]
+                    return segment, specs
+        return None
+
     def generate(self, requests: Sequence[VideoRequest], config: GenerationConfig) -> list[str]:
         worker = self._live_worker()
-        segment, specs = pack(requests)
+        segment, specs = self._take_prepared(requests) or write_requests(self._segments, requests)
         ids = ", ".join(r.clip_id for r in requests)
         self.calls += 1
+        message = {
+            "op": "generate",
+            "id": self.calls,
+            "config": dataclasses.asdict(config),
+            "segment": segment.name,
+            "requests": specs,
+            "forget": self._segments.forgotten(),
+        }
+        reusable = False
         try:
-            message = {
-                "op": "generate",
-                "id": self.calls,
-                "config": dataclasses.asdict(config),
-                "segment": segment.name,
-                "requests": specs,
-            }
-            try:
-                reply = worker.call(message, f"captioning clip(s) {ids}")
-            except WorkerDied as exc:
-                self._worker = None
-                raise WorkerCrashed(str(exc)) from None
+            reply = worker.call(message, f"captioning clip(s) {ids}")
+            reusable = bool(reply.get("reusable"))
+        except WorkerDied as exc:
+            self._worker = None
+            reusable = True  # nothing of the dead worker can read it any more
+            raise WorkerCrashed(str(exc)) from None
         finally:
-            segment.close()
-            segment.unlink()
+            self._segments.release(segment, reusable=reusable)
         return _captions(reply, len(requests))
 
     def _live_worker(self) -> WorkerProcess:
@@ -203,33 +228,18 @@ class WorkerAdapter(Adapter):
                 + (f"; see {self.env.log_path}" if self.env.log_path else "")
             )
         self.restarts += 1
+        self._segments.forgotten()  # a new worker has mapped nothing yet
         self._worker, _, _ = start_worker(self.entry, self.model_args, self.env)
         return self._worker
 
     def close(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()
-            self._worker = None
-
-
-def pack(requests: Sequence[VideoRequest]) -> tuple[shared_memory.SharedMemory, list[dict[str, Any]]]:
-    """One shared-memory segment holding every request's frames, and each request's description."""
-    arrays = [np.asarray(r.frames) for r in requests]
-    offsets, size = protocol.layout(arrays)
-    specs = [
-        {"clip_id": r.clip_id, "prompt": r.prompt, "timestamps": [float(t) for t in r.timestamps]}
-        | protocol.array_spec(a, o)
-        for r, a, o in zip(requests, arrays, offsets, strict=True)
-    ]
-    segment = shared_memory.SharedMemory(create=True, size=size)
-    try:
-        for array, spec in zip(arrays, specs, strict=True):
-            protocol.view(segment.buf, spec)[...] = array
-    except BaseException:
-        segment.close()
-        segment.unlink()
-        raise
-    return segment, specs
+        try:
+            if self._worker is not None:
+                self._worker.stop()
+                self._worker = None
+        finally:
+            self._prepared.clear()
+            self._segments.close()
 
 
 def _captions(reply: dict[str, Any], expected: int) -> list[str]:

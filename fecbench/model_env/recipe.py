@@ -9,6 +9,7 @@ an environment of its own. Light on purpose: the worker imports the hook specs, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 #: The file ``fecbench env create`` writes into the environment's folder: what it was built from, and
 #: the variables the worker gets (e.g. where the authors' clone is, for code that is not a package).
@@ -43,3 +44,14 @@ class EnvRecipe:
 
     def worker_environment(self, clone: str) -> dict[str, str]:
         return {name: value.replace(CLONE, clone) for name, value in self.environment}
+
+
+def environment_listing(name: str, recipe: EnvRecipe | None) -> dict[str, Any]:
+    """What ``fecbench models`` shows of where an adapter runs, and how to create its environment."""
+    if recipe is None:
+        return {"runs": "in-process", "env_create": None, "environment": None}
+    return {
+        "runs": "own-env",
+        "env_create": f"fecbench env create {name}",
+        "environment": {"repo": recipe.repo, "commit": recipe.commit, "python": recipe.python or None},
+    }

@@ -144,10 +144,11 @@ def _run_here(
 
 def _model_env_record(adapter: Any) -> ModelEnvSpec | None:
     """What to record of the worker of a ``--model-env`` adapter (also when a wrapper holds it as ``inner``)."""
+    from fecbench.model_env.proxy import WorkerAdapter
+
     for candidate in (adapter, getattr(adapter, "inner", None)):
-        environment = getattr(candidate, "environment", None)
-        if callable(environment):
-            return ModelEnvSpec(**environment())
+        if isinstance(candidate, WorkerAdapter):
+            return ModelEnvSpec(**candidate.environment())
     return None
 
 

@@ -4,7 +4,7 @@ It imports nothing but fecbench's light modules and numpy, so it loads in a bare
 numpy and pluggy only. Its caption is ``frame-stats``'s plus the sha256 of the frames' bytes, so a
 prediction proves which bytes the adapter saw; on cue it runs out of memory above a batch size,
 kills its own process on a clip (once, or every time), starts a child process that would outlive
-it, and records its process ids.
+it, records its process ids, and keeps the frames it was given (checking they never change).
 """
 
 from __future__ import annotations
@@ -46,12 +46,15 @@ class EnvProbeAdapter(FrameStatsAdapter):
         pid_dir: str = "",
         child: bool = False,
         log: str = "",
+        keep: bool = False,
     ) -> None:
         super().__init__(delay=delay, fail_on=fail_on, max_batch=max_batch)
         self.oom_above = oom_above
         self.crash_on = set(filter(None, str(crash_on).split("+")))
         self.crash_once = crash_once
         self.log = log
+        self.keep = keep
+        self.kept: list[tuple[str, np.ndarray]] = []  # frames held past generate(), as a caching model might
         if pid_dir:
             Path(pid_dir).mkdir(parents=True, exist_ok=True)
             Path(pid_dir, f"worker-{os.getpid()}").write_text(str(os.getpid()))
@@ -68,6 +71,11 @@ class EnvProbeAdapter(FrameStatsAdapter):
         ids = {r.clip_id for r in requests}
         if ids & self.crash_on or (self.crash_once and _first_time(self.crash_once)):
             os.kill(os.getpid(), signal.SIGKILL)
+        for digest, frames in self.kept:
+            if _digest(frames) != digest:
+                raise RuntimeError("frames kept from an earlier batch changed under the adapter")
+        if self.keep:
+            self.kept += [(_digest(r.frames), r.frames) for r in requests]
         captions = super().generate(requests, config)
         return [f"{c}; sha256 {_digest(r.frames)}" for c, r in zip(captions, requests, strict=True)]
 
