@@ -210,7 +210,9 @@ def test_an_importable_clone_gets_as_far_as_the_gpu_check(tmp_path: Path) -> Non
 
 def test_model_arguments_are_checked_before_importing() -> None:
     with pytest.raises(ConfigError, match="device='cpu': the authors' code of this model runs on a CUDA GPU"):
-        videollama2.VideoLLaMA2Adapter(device="cpu")
+        st_llm.STLLMAdapter(device="cpu")
+    with pytest.raises(ConfigError, match=r"device='mps': .* runs on a CUDA GPU or the CPU \(cpu\)"):
+        videollama2.VideoLLaMA2Adapter(device="mps")
     with pytest.raises(ConfigError, match="choose load_4bit or load_8bit, not both"):
         videollama2.VideoLLaMA2Adapter(load_4bit=True, load_8bit=True)
     with pytest.raises(ConfigError, match="num_beams=0 must be a positive integer"):
@@ -222,6 +224,7 @@ def test_model_arguments_are_checked_before_importing() -> None:
     with pytest.raises(ConfigError, match="num_frames=-1"):
         pllava.PLLaVAAdapter(num_frames=-1)
     assert base.check_device("cuda:1") == "cuda:1"
+    assert base.check_device("cpu", cpu=True) == "cpu"
 
 
 def test_unknown_model_arguments_are_refused_with_the_accepted_list(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -498,3 +501,25 @@ def test_models_listing_shows_every_authors_adapter_with_its_hint() -> None:
         assert row["provider"] == "fecbench" and row["default_checkpoint"]
         if not row["dependencies_ok"]:
             assert row["install_hint"] == code.hint
+
+
+# -- the CPU fallback for authors' code that hard-codes CUDA -----------------------------------------
+
+
+def test_cuda_calls_stay_on_the_cpu_inside_the_block_and_only_there() -> None:
+    torch = pytest.importorskip("torch")
+    if torch.cuda.is_available():
+        pytest.skip("checks what the authors' .cuda() calls do on a machine without CUDA")
+    frames = torch.zeros(2, 3)
+    with base.cuda_calls_on_cpu("cpu", torch.float32):
+        assert frames.cuda().device.type == "cpu"
+        assert frames.to("cuda").device.type == "cpu"
+        assert frames.to(device=torch.device("cuda:0"), dtype=torch.float64).dtype == torch.float64
+        assert frames.half().dtype == torch.float32  # old torch has no float16 LayerNorm on the CPU
+        assert torch.cuda.current_device() == 0
+    assert frames.half().dtype == torch.float16
+    with pytest.raises((AssertionError, RuntimeError)):
+        frames.cuda()
+    # On a GPU the authors' calls are left alone.
+    with base.cuda_calls_on_cpu("cuda:0"), pytest.raises((AssertionError, RuntimeError)):
+        frames.to("cuda")

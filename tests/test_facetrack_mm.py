@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -233,3 +235,24 @@ def test_bad_arguments_are_refused(checkpoint: Path) -> None:
         FaceTrackMMAdapter(str(checkpoint), faces="maybe")
     with pytest.raises(ConfigError, match="face_size=4"):
         FaceTrackMMAdapter(str(checkpoint), face_size=4)
+
+
+def test_fecbench_run_end_to_end_on_the_demo_set(checkpoint: Path, tmp_path: Path) -> None:
+    """The command a user types, on a checkpoint in the documented layout: predictions for every demo clip."""
+    cli = [sys.executable, "-m", "fecbench.cli"]
+    subprocess.run([*cli, "demo", str(tmp_path / "demo"), "--clips", "2"], check=True, capture_output=True)
+    command = [*cli, "run", "--model", "facetrack-mm", "--model-args", f"pretrained={checkpoint},device=cpu"]
+    command += [
+        "--annotations",
+        str(tmp_path / "demo" / "annotations.json"),
+        "--video-root",
+        str(tmp_path / "demo" / "videos"),
+    ]
+    command += ["--frames", "4", "--max-new-tokens", "6", "--no-score", "--output", str(tmp_path / "run")]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [json.loads(line) for line in (tmp_path / "run" / "predictions.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in rows] == ["ok", "ok"]
+    assert all(r["prediction"].strip() for r in rows)
+    run = json.loads((tmp_path / "run" / "run.json").read_text())
+    assert run["model"]["name"] == "facetrack-mm"

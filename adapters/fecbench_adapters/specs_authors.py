@@ -116,7 +116,7 @@ SPECS: list[AdapterSpec] = [
         factory=f"{_PREFIX}.humanomni:HumanOmniAdapter",
         summary="HumanOmni-7B (video only) through its authors' repository: model_init + mm_infer, as inference.py.",
         default_checkpoint="StarJiaxing/HumanOmni-7B",
-        default_frames=8,
+        default_frames=32,  # scripts/train/finetune_omni.sh: --num_frames 32; fewer are padded with black frames
         requires=("torch", "transformers", "decord"),
         install_hint=sources.HUMANOMNI.hint,
     ),

@@ -249,13 +249,58 @@ DTYPES = ("float16", "bfloat16", "float32")
 DEVICES_HINT = "e.g. cuda, cuda:1"
 
 
-def check_device(device: Any) -> str:
-    """The authors' inference code moves tensors to CUDA itself, so only CUDA devices are accepted."""
+def check_device(device: Any, *, cpu: bool = False) -> str:
+    """A CUDA device, or ``cpu`` for the adapters whose authors' code runs on CPU with :func:`cuda_calls_on_cpu`.
+
+    The authors' inference code moves tensors to CUDA itself; ``cpu`` exists so that tiny-weight
+    checks of that code can run on machines without a GPU.
+    """
+    if cpu and device == "cpu":
+        return device
     if not isinstance(device, str) or not (device == "cuda" or (device.startswith("cuda:") and device[5:].isdigit())):
+        where = "a CUDA GPU or the CPU (cpu)" if cpu else "a CUDA GPU"
         raise ConfigError(
-            f"--model-args: device={device!r}: the authors' code of this model runs on a CUDA GPU ({DEVICES_HINT})"
+            f"--model-args: device={device!r}: the authors' code of this model runs on {where} ({DEVICES_HINT})"
         )
     return device
+
+
+@contextlib.contextmanager
+def cuda_calls_on_cpu(device: str, dtype: Any = None) -> Iterator[None]:
+    """Run authors' code that hard-codes CUDA on the CPU, for this block only.
+
+    Their ``mm_infer`` functions move inputs with ``tensor.cuda()`` or ``tensor.to('cuda')``, ask
+    ``torch.cuda.current_device()`` and cast frames with ``.half()``. On ``device='cpu'`` the moves
+    keep tensors on the CPU, the current device is 0, and ``.half()`` casts to ``dtype`` (when given:
+    old torch has no float16 LayerNorm on the CPU). On a CUDA device the block runs untouched.
+    """
+    if device != "cpu":
+        yield
+        return
+    import torch
+
+    saved = torch.Tensor.cuda, torch.Tensor.to, torch.Tensor.half, torch.cuda.current_device
+    original_to = torch.Tensor.to
+
+    def to(self: Any, *args: Any, **kwargs: Any) -> Any:
+        args = tuple("cpu" if _is_cuda(a) else a for a in args)
+        if _is_cuda(kwargs.get("device")):
+            kwargs["device"] = "cpu"
+        return original_to(self, *args, **kwargs)
+
+    torch.Tensor.cuda = lambda self, *args, **kwargs: self  # type: ignore[method-assign]
+    torch.Tensor.to = to  # type: ignore[method-assign]
+    torch.cuda.current_device = lambda: 0
+    if dtype is not None:
+        torch.Tensor.half = lambda self, *args, **kwargs: self.to(dtype)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        torch.Tensor.cuda, torch.Tensor.to, torch.Tensor.half, torch.cuda.current_device = saved  # type: ignore[method-assign]
+
+
+def _is_cuda(value: Any) -> bool:
+    return (isinstance(value, str) and value.startswith("cuda")) or getattr(value, "type", None) == "cuda"
 
 
 def torch_dtype(name: str) -> Any:
@@ -265,7 +310,9 @@ def torch_dtype(name: str) -> Any:
 
 
 def cuda_or_fail(project: str, device: str) -> None:
-    """Fail with one clear line when the machine has no CUDA device (these models cannot run on CPU)."""
+    """Fail with one clear line when a CUDA device is asked for and torch sees none."""
+    if device == "cpu":
+        return
     import torch
 
     if not torch.cuda.is_available():

@@ -76,7 +76,8 @@ class ShareGPT4VideoAdapter(AuthorsAdapter):
 
     Model arguments: ``pretrained`` (hub id or local path), ``pre_query`` (text put before the
     question; default the authors' grid explanation from ``run.py``; ``none`` for nothing),
-    ``device`` (a CUDA device).
+    ``device`` (a CUDA device, or ``cpu`` for tiny-weight checks: float32, as torch 2.1 has no
+    float16 LayerNorm on the CPU).
     """
 
     name = "sharegpt4video"
@@ -86,7 +87,7 @@ class ShareGPT4VideoAdapter(AuthorsAdapter):
         self, pretrained: str = DEFAULT_CHECKPOINT, pre_query: str | None = PRE_QUERY, device: str = "cuda"
     ) -> None:
         self.checkpoint = str(pretrained)
-        self.device = check_device(device)
+        self.device = check_device(device, cpu=True)
         self.pre_query = None if pre_query is None else str(pre_query)
         builder = import_authors(CODE, "llava.model.builder")
         mm_utils = import_authors(CODE, "llava.mm_utils")
@@ -97,6 +98,9 @@ class ShareGPT4VideoAdapter(AuthorsAdapter):
             self.checkpoint, None, model_name, device_map="cpu"
         )
         self.model = model.to(self.device).eval()
+        if self.device == "cpu":
+            self.model.float()
+            self.dtype = "float32"
         self.process_images = mm_utils.process_images
         self.tokenizer_image_token = mm_utils.tokenizer_image_token
         self.image_token_index = constants.IMAGE_TOKEN_INDEX
@@ -113,7 +117,7 @@ class ShareGPT4VideoAdapter(AuthorsAdapter):
         with torch.inference_mode():
             output = self.model.generate(
                 input_ids.unsqueeze(0).to(self.model.device),
-                images=image.to(dtype=torch.float16, device=self.model.device),
+                images=image.to(dtype=self.model.dtype, device=self.model.device),
                 image_sizes=[grid.size],
                 pad_token_id=pad,
                 use_cache=True,

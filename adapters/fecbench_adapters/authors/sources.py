@@ -65,13 +65,30 @@ class AuthorsCode:
 
 OWN_ENV = "it pins old torch/transformers releases: use an environment of its own"
 
+# 1953283 (2025-01-08) is the last commit whose model loads: the next one, 22a4a31 "Refactor vision
+# tower" (kept in tag v1.1 and in main's head c0bb03a), sets attn_implementation="flash_attention_2" on
+# the CLIP/SigLIP tower, which the pinned transformers 4.40.0 refuses for these models (any device).
 VIDEOLLAMA2 = AuthorsCode(
     project="VideoLLaMA2",
     repo="https://github.com/DAMO-NLP-SG/VideoLLaMA2",
-    commit="c0bb03abf6b8a6b9a8dccac006fb4db5d4d9e414",
+    commit="1953283f6786f6f2825ce0f09d356a646ebbb280",
     directory="VideoLLaMA2",
     install="pip install -e .",
     note=f"torch 2.2.0, transformers 4.40.0; {OWN_ENV}",
+    python="3.11",
+    # Its torch pin first (the README's step assumes it), then releases of its unpinned dependencies from
+    # the commit's month: today's openai/wandb send pip's resolver backtracking through hundreds of versions.
+    pip_before=(
+        "torch==2.2.0",
+        "torchvision==0.17.0",
+        "openai==1.59.9",
+        "fastapi==0.115.6",
+        "uvicorn==0.34.0",
+        "wandb==0.19.4",
+        "tensorboard==2.18.0",
+        "pydantic==2.10.5",
+        "requests==2.32.3",
+    ),
 )
 
 VIDEOCHAT2 = AuthorsCode(
@@ -111,6 +128,21 @@ SHAREGPT4VIDEO = AuthorsCode(
     directory="ShareGPT4Video",
     install="pip install -e .",
     note=f"installs their LLaVA fork as the package 'llava'; torch 2.1.2, transformers 4.37.2; {OWN_ENV}",
+    python="3.11",
+    # Its torch pin first; numpy below 2 (torch 2.1 was built against numpy 1); its unpinned dependencies
+    # at releases from the commit's month (October 2024).
+    pip_before=(
+        "torch==2.1.2",
+        "torchvision==0.16.2",
+        "numpy==1.26.4",
+        "peft==0.13.0",
+        "bitsandbytes==0.44.1",
+        "pydantic==2.9.2",
+        "openai==1.51.2",
+        "fastapi==0.115.0",
+        "uvicorn==0.31.0",
+        "requests==2.32.3",
+    ),
 )
 
 CHAT_UNIVI = AuthorsCode(
@@ -170,9 +202,24 @@ HUMANOMNI = AuthorsCode(
     repo="https://github.com/HumanMLLM/HumanOmni",
     commit="26fa491492d39a66eef0d9e805c7bf33bf2cb0ee",
     directory="HumanOmni",
-    install="pip install -r requirements.txt",
-    note="its requirements pin pydantic 1.10 and numpy 1.22, older than fecbench's; " + OWN_ENV,
+    # requirements.txt as written cannot install: transformers==4.45.0 needs tokenizers 0.20, it pins 0.19.1;
+    # numpy==1.22.2 has no wheel for Python 3.11. Those two lines are left out (numpy 1.26.4 comes first), and
+    # h5py and ipdb, which humanomni/model/humanomni_arch.py imports but the file does not list, are added.
+    install="grep -vE '^(tokenizers|numpy)==' requirements.txt | pip install -r /dev/stdin h5py==3.12.1 ipdb==0.13.13",
+    note="its README installs with Python 3.10 and pip install -r requirements.txt, which does not resolve; " + OWN_ENV,
     code_dir_env="FECBENCH_HUMANOMNI_CODE",
+    python="3.11",
+    pip_before=(
+        "torch==2.2.1",
+        "torchvision==0.17.1",
+        "numpy==1.26.4",
+        "openai==1.65.5",
+        "fastapi==0.115.11",
+        "uvicorn==0.34.0",
+        "wandb==0.16.6",
+        "tensorboard==2.19.0",
+        "requests==2.32.3",
+    ),
 )
 
 ALL: tuple[AuthorsCode, ...] = (
