@@ -3,8 +3,9 @@
 Remote model APIs cannot be reached from the test machines, so adapters and judges are tested
 against real HTTP servers on loopback (``chat_server.py`` speaks OpenAI chat completions,
 ``anthropic_server.py`` the Anthropic Messages API). Both need the same machinery, kept here once:
-the server thread, each request recorded whole, requests in flight counted (and the most at once),
-and replies decided by ``handler(request) -> Reply | str`` (a str is a good answer) after the ones
+the server thread, each request recorded whole, requests in flight counted (the most at once, and
+their time-weighted mean over the busy span from the first request to the last answer), and
+replies decided by ``handler(request) -> Reply | str`` (a str is a good answer) after the ones
 queued with :meth:`LoopbackServer.script`. A :class:`Reply` can be delayed, an HTTP error (429 with
 ``Retry-After``, 500...) or a good answer of any text (garbage, a fenced JSON...).
 
@@ -93,6 +94,9 @@ class LoopbackServer(Generic[RequestT]):
         self.requests: list[RequestT] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self._in_flight_area = 0.0  # the integral of in_flight over time
+        self._busy_from: float | None = None
+        self._changed = 0.0
         self._queue: deque[Reply | str] = deque()
         self._lock = threading.Lock()
         self._ids = 0
@@ -115,6 +119,15 @@ class LoopbackServer(Generic[RequestT]):
             self.requests.clear()
             self._queue.clear()
             self.max_in_flight = 0
+            self._in_flight_area, self._busy_from = 0.0, None
+
+    @property
+    def mean_in_flight(self) -> float:
+        """Requests in flight on average (time-weighted) from the first request's arrival to the last answer."""
+        with self._lock:
+            if self._busy_from is None or self._changed <= self._busy_from:
+                return 0.0
+            return self._in_flight_area / (self._changed - self._busy_from)
 
     def start(self) -> Self:
         self._thread.start()
@@ -147,13 +160,22 @@ class LoopbackServer(Generic[RequestT]):
         with self._lock:
             request = self._new_request(path, body, headers)
             self.requests.append(request)
-            self.in_flight += 1
+            self._in_flight_changes(+1)
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             return request
 
     def _done(self) -> None:
         with self._lock:
-            self.in_flight -= 1
+            self._in_flight_changes(-1)
+
+    def _in_flight_changes(self, step: int) -> None:
+        """Add up in-flight time before the count changes (called with the lock held)."""
+        now = time.monotonic()
+        if self._busy_from is None:
+            self._busy_from = self._changed = now
+        self._in_flight_area += self.in_flight * (now - self._changed)
+        self._changed = now
+        self.in_flight += step
 
     def _reply_for(self, request: RequestT) -> Reply:
         with self._lock:
@@ -170,6 +192,7 @@ class LoopbackServer(Generic[RequestT]):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 1024  # 128 clients connecting at once must not be reset by a short backlog
     owner: LoopbackServer[Any]
 
 
@@ -181,6 +204,7 @@ class LoopbackHandler(BaseHTTPRequestHandler):
     """One HTTP exchange; subclasses write ``do_POST`` (routes, keys, checks) and :meth:`_error`."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # as real servers do: else headers and body stall 40 ms on delayed ACKs
     server: _HTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
