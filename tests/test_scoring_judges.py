@@ -418,6 +418,7 @@ def test_openai_judge_over_http_scores_like_the_same_rules_in_process(
     rows = model_predictions(annotations, **{"5": "He blinks judgefail-rate."})
     run_dir = score_file(tmp_path, annotations, rows, "run", judge="keyword", bootstrap=100)
     local = json.loads((run_dir / "scores.json").read_text())
+
     def rules_after_a_moment(request: Any) -> Reply:  # long enough for requests to overlap
         answer = rules_answer(request)
         return Reply(content=answer, delay=0.02) if isinstance(answer, str) else answer
