@@ -58,6 +58,7 @@ Judge-free scoring writes only ``id``, ``cider`` and ``rouge_l``.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -187,39 +188,46 @@ def score_run(
     preds = {str(r["id"]): r["prediction"] for r in ok}
     metrics: dict[str, Any] = {}
     per_clip: dict[str, dict[str, Any]] = {str(r["id"]): {} for r in ok}
-    if ok:
-        ngram = score_ngram(refs, preds, bootstrap=bootstrap, seed=seed)
-        for clip_id, values in ngram.pop("per_clip").items():
-            per_clip[clip_id].update(values)
-        metrics.update({name: {**entry, "n_failed": len(failed)} for name, entry in ngram.items()})
-
-    judge_record = None
-    if judge is not None:
-        loaded, engine = open_judge(judge, judge_args, cache=cache, concurrency=concurrency)
-        try:
-            rate = "rate" in loaded.tasks
-            clips = [
-                ClipText(id=str(r["id"]), question=spec.prompt, reference=r["reference"], prediction=r["prediction"])
-                for r in ok
-            ]
-            judged = judge_clips(engine, clips, rate=rate) if clips else {}
-            reason = None if rate else f"judge {judge!r} does not rate captions (no 'rate' task)"
-            metrics.update(_judged_metrics(judged, len(failed), rate_reason=reason, bootstrap=bootstrap, seed=seed))
-            for clip_id, verdicts in judged.items():
-                per_clip[clip_id].update(verdicts.as_dict())
-            judge_record = {
-                "name": judge,
-                **loaded.identity().as_dict(),
-                "tasks": sorted(loaded.tasks),
-                "describe": loaded.describe(),
-                "stats": engine.stats,
-                "cache": str(engine.cache.path) if engine.cache is not None else None,
-                "clips_failed": _failed_clips_by_task(judged),
-            }
-        finally:
-            loaded.close()
-            if engine.cache is not None:
-                engine.cache.close()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fecbench-ngram") as background:
+        # CIDEr-D and ROUGE-L need no judge: computed while the judge's requests are out.
+        ngram_job = background.submit(score_ngram, refs, preds, bootstrap=bootstrap, seed=seed) if ok else None
+        judged: dict[str, JudgedClip] = {}
+        judge_metrics: dict[str, Any] = {}
+        judge_record = None
+        if judge is not None:
+            loaded, engine = open_judge(judge, judge_args, cache=cache, concurrency=concurrency)
+            try:
+                rate = "rate" in loaded.tasks
+                clips = [
+                    ClipText(
+                        id=str(r["id"]), question=spec.prompt, reference=r["reference"], prediction=r["prediction"]
+                    )
+                    for r in ok
+                ]
+                judged = judge_clips(engine, clips, rate=rate) if clips else {}
+                reason = None if rate else f"judge {judge!r} does not rate captions (no 'rate' task)"
+                judge_metrics = _judged_metrics(judged, len(failed), rate_reason=reason, bootstrap=bootstrap, seed=seed)
+                judge_record = {
+                    "name": judge,
+                    **loaded.identity().as_dict(),
+                    "tasks": sorted(loaded.tasks),
+                    "describe": loaded.describe(),
+                    "stats": engine.stats,
+                    "cache": str(engine.cache.path) if engine.cache is not None else None,
+                    "clips_failed": _failed_clips_by_task(judged),
+                }
+            finally:
+                loaded.close()
+                if engine.cache is not None:
+                    engine.cache.close()
+        if ngram_job is not None:
+            ngram = ngram_job.result()
+            for clip_id, values in ngram.pop("per_clip").items():
+                per_clip[clip_id].update(values)
+            metrics.update({name: {**entry, "n_failed": len(failed)} for name, entry in ngram.items()})
+    metrics.update(judge_metrics)
+    for clip_id, verdicts in judged.items():
+        per_clip[clip_id].update(verdicts.as_dict())
 
     scores = {
         "scores_version": SCORES_VERSION,

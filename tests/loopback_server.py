@@ -29,7 +29,11 @@ RequestT = TypeVar("RequestT", bound="RecordedRequest")
 
 @dataclass(frozen=True)
 class Reply:
-    """What to answer one request: ``content`` (HTTP 200) or an error ``status``, after ``delay`` seconds."""
+    """What to answer one request: ``content`` (HTTP 200) or an error ``status``, after ``delay`` seconds.
+
+    ``body`` sends those bytes as they are instead of the protocol's JSON (a broken proxy's HTML page,
+    a truncated answer), with ``status`` and the ``Content-Type`` in ``headers``.
+    """
 
     content: str | None = None
     status: int = 200
@@ -37,6 +41,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     error: str = ""
     finish_reason: str = "stop"
+    body: bytes | None = None
 
 
 def ok(content: str, delay: float = 0.0) -> Reply:
@@ -55,6 +60,11 @@ def fenced(content: str) -> Reply:
 def slow(seconds: float, content: str = "{}") -> Reply:
     """An answer that comes only after ``seconds`` (past a client's timeout, it never arrives)."""
     return Reply(content=content, delay=seconds)
+
+
+def raw(body: bytes, content_type: str = "application/json", code: int = 200) -> Reply:
+    """A response whose body is sent byte for byte, whatever the protocol expects."""
+    return Reply(status=code, body=body, headers={"Content-Type": content_type})
 
 
 def status(code: int, retry_after: float | None = None, message: str = "") -> Reply:
@@ -97,6 +107,8 @@ class LoopbackServer(Generic[RequestT]):
         self._in_flight_area = 0.0  # the integral of in_flight over time
         self._busy_from: float | None = None
         self._changed = 0.0
+        self._area_at_last_arrival = 0.0
+        self._last_arrival = 0.0
         self._queue: deque[Reply | str] = deque()
         self._lock = threading.Lock()
         self._ids = 0
@@ -128,6 +140,14 @@ class LoopbackServer(Generic[RequestT]):
             if self._busy_from is None or self._changed <= self._busy_from:
                 return 0.0
             return self._in_flight_area / (self._changed - self._busy_from)
+
+    @property
+    def mean_in_flight_until_last_request(self) -> float:
+        """The same mean up to the last request's arrival: how full a client kept the server until its work ran out."""
+        with self._lock:
+            if self._busy_from is None or self._last_arrival <= self._busy_from:
+                return 0.0
+            return self._area_at_last_arrival / (self._last_arrival - self._busy_from)
 
     def start(self) -> Self:
         self._thread.start()
@@ -161,6 +181,7 @@ class LoopbackServer(Generic[RequestT]):
             request = self._new_request(path, body, headers)
             self.requests.append(request)
             self._in_flight_changes(+1)
+            self._area_at_last_arrival, self._last_arrival = self._in_flight_area, self._changed
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             return request
 
@@ -218,13 +239,15 @@ class LoopbackHandler(BaseHTTPRequestHandler):
         """Headers the protocol adds to every response."""
         return {}
 
-    def _send(self, code: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
+    def _send(
+        self, code: int, payload: dict[str, Any], headers: dict[str, str] | None = None, data: bytes | None = None
+    ) -> None:
+        data = json.dumps(payload).encode() if data is None else data
+        headers = {"Content-Type": "application/json", **self._extra_headers(payload), **(headers or {})}
         try:
             self.send_response(code)
-            self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
-            for name, value in {**self._extra_headers(payload), **(headers or {})}.items():
+            for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
@@ -253,7 +276,9 @@ class LoopbackHandler(BaseHTTPRequestHandler):
                 reply = status(500, message=f"test handler raised {type(exc).__name__}: {exc}")
             if reply.delay:
                 time.sleep(reply.delay)
-            if reply.status != 200:
+            if reply.body is not None:
+                self._send(reply.status, {}, reply.headers, data=reply.body)
+            elif reply.status != 200:
                 self._error(reply.status, reply.error or f"scripted error {reply.status}", reply.headers)
             else:
                 self._send(200, owner._answer(request, reply, owner._next_id()), reply.headers)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 import queue
 import threading
 import time
@@ -191,23 +192,30 @@ class JudgeScheduler:
             raise RuntimeError("judge scheduler: waiting for answers that no queued question will give")
         wait = POLL_SECONDS if not self._delayed else min(POLL_SECONDS, max(0.0, self._delayed[0][0] - now))
         try:
-            job, answer = self._outbox.get(timeout=wait)
+            returned = [self._outbox.get(timeout=wait)]
         except queue.Empty:
             return
-        self._settle(job, answer)
-        while True:  # settle everything else that has come back meanwhile, then hand out work again
+        while True:  # everything else that has come back meanwhile
             try:
-                job, answer = self._outbox.get_nowait()
+                returned.append(self._outbox.get_nowait())
             except queue.Empty:
-                return
-            self._settle(job, answer)
+                break
+        tripped: EndpointUnreachable | None = None
+        for job, answer in returned:
+            try:
+                self._settle(job, answer, count=tripped is None)
+            except EndpointUnreachable as exc:
+                tripped = exc  # the answers that did come back are still settled (and cached)
+        if tripped is not None:
+            raise tripped
 
-    def _settle(self, job: Job, answer: Any) -> None:
+    def _settle(self, job: Job, answer: Any, *, count: bool = True) -> None:
         self._in_flight -= 1
         if isinstance(answer, Fatal):
             raise answer.exc
         assert self.breaker is not None and job.conversation is not None and isinstance(self.judge, ChatJudge)
-        self.breaker.record(answer, self._answered)
+        if count:
+            self.breaker.record(answer, self._answered)
         outcome = self.judge.settle(job.conversation, answer)
         if isinstance(outcome, Retry):
             self._seq += 1
@@ -224,6 +232,31 @@ class JudgeScheduler:
             )
             worker.start()
             self._workers.append(worker)
+
+
+def seconds_until_stopped(
+    *,
+    timeout: float,
+    max_unanswered: int,
+    concurrency: int,
+    max_retries: int,
+    backoff: float,
+    backoff_max: float,
+    questions: int,
+) -> float:
+    """The longest a job runs against an endpoint that never answers, with ``questions`` askable at once.
+
+    Requests go out in waves of ``min(concurrency, questions)``, each over after at most ``timeout``
+    (connections that are refused end sooner). The breaker stops the job at the ``max_unanswered``-th
+    unanswered request in a row, unless every question has used up its ``max_retries + 1`` tries
+    first (they then end as judge failures); before a wave of retries there is at most that try's
+    backoff. Scoring can ask about three questions per clip at once (two extractions and a rating).
+    """
+    tries = questions * (max_retries + 1)
+    requests = min(max_unanswered, tries) if max_unanswered else tries
+    waves = math.ceil(requests / min(concurrency, questions))
+    waits = sum(min(backoff_max, backoff * 2 ** (wave - 1)) for wave in range(1, waves))
+    return waves * timeout + waits
 
 
 def _work(judge: ChatJudge, inbox: queue.SimpleQueue[Job | None], outbox: queue.SimpleQueue[tuple[Job, Any]]) -> None:
