@@ -17,7 +17,8 @@ Per setting and concurrency it prints the median, over ``--repeats`` alternating
 - ``span ratio``: the server's busy span (first request to last answer) over the same ideal, i.e.
   the judge phase alone;
 - the server's mean (time-weighted) and largest number of requests in flight;
-- CPU milliseconds per answered request, in the scoring process and in the server.
+- CPU milliseconds per answered request, in the scoring process (in brackets: its kernel share,
+  loopback TCP is charged to the process that sends) and in the server.
 
     python bench/judge_throughput.py [--clips 800] [--concurrency 8 32 128] [--repeats 3] [--latency 0.2]
 """
@@ -77,7 +78,7 @@ def one_run(
     os.environ["FECBENCH_CACHE_DIR"] = tempfile.mkdtemp(dir=folder)  # an empty verdict cache
     endpoint.call("POST", "reset")
     judge_args = {"model": "bench-judge", "base_url": endpoint.base_url, "api_key": "sk-bench"}
-    cpu, start = time.process_time(), time.perf_counter()
+    before, start = os.times(), time.perf_counter()
     scores = api.score(
         predictions,
         annotations=annotations,
@@ -87,7 +88,8 @@ def one_run(
         concurrency=concurrency,
         bootstrap=0,
     )
-    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    wall, after = time.perf_counter() - start, os.times()
+    user, system = after.user - before.user, after.system - before.system
     server = endpoint.call("GET", "stats")
     failed = scores["judge"]["clips_failed"]
     if failed:
@@ -103,7 +105,8 @@ def one_run(
         "refused": server["refused_429"],
         "mean_in_flight": server["mean_in_flight"],
         "max_in_flight": server["max_in_flight"],
-        "client_ms": 1000 * cpu / answered,
+        "client_ms": 1000 * (user + system) / answered,
+        "client_sys_ms": 1000 * system / answered,
         "server_ms": 1000 * server["cpu_s"] / answered,
     }
 
@@ -148,14 +151,15 @@ def main() -> None:
         print("\nmedian [min-max] over runs:")
         print(
             "setting  conc  ratio                span ratio           mean in flight        max   "
-            "client ms/req  server ms/req"
+            "client ms/req (kernel)  server ms/req"
         )
         for (setting, concurrency), runs in results.items():
             pick = {name: [r[name] for r in runs] for name in runs[0]}
             print(
                 f"{setting:<8} {concurrency:>4}  {summary(pick['ratio']):<20} {summary(pick['span_ratio']):<20} "
                 f"{summary(pick['mean_in_flight']):<21} {max(pick['max_in_flight']):>4.0f}  "
-                f"{statistics.median(pick['client_ms']):>13.2f}  {statistics.median(pick['server_ms']):>13.2f}"
+                f"{statistics.median(pick['client_ms']):>13.2f} ({statistics.median(pick['client_sys_ms']):.2f})  "
+                f"{statistics.median(pick['server_ms']):>13.2f}"
             )
 
 

@@ -8,10 +8,12 @@ as they become answerable, lowest priority value first (scoring uses the clip's 
 clip's follow-up questions overtake later clips' first ones), and runs them in one of two modes:
 
 - **requests** (a :class:`~fecbench.judges.chat.ChatJudge` that completes one conversation per
-  call, i.e. an HTTP endpoint): ``max_concurrency`` worker threads each send one request at a
-  time; the calling thread hands out work, settles answers and owns every piece of state. A try
-  that must be repeated waits in a timer queue without holding a slot (``Retry-After`` and the
-  backoff are honoured per item), so the other items keep the endpoint full.
+  call, i.e. an HTTP endpoint): ``max_concurrency`` worker threads each take the next question
+  from the shared queue the moment their previous request is answered (no other thread has to
+  be scheduled in between), send it and hand the answer back; the calling thread settles answers
+  (parse, retry or verdict, cache) and asks the follow-up questions. A try that must be repeated
+  waits in a timer queue without holding a slot (``Retry-After`` and the backoff are honoured per
+  item), so the other items keep the endpoint full.
 - **batches** (any other judge: in-process models, rules, plugins): the calling thread gives the
   judge every ready item of one task per ``judge.solve`` call, so batch backends get the largest
   batches there are; their retries happen inside ``solve``.
@@ -106,13 +108,14 @@ class JudgeScheduler:
         self.breaker = (
             Breaker(judge.max_unanswered, judge.endpoint, judge.timeout) if isinstance(judge, ChatJudge) else None
         )
-        self._ready: list[Job] = []
+        self._ready: list[Job] = []  # a heap, shared with the workers under _lock
+        self._lock = threading.Condition()
         self._delayed: list[tuple[float, int, Job]] = []
         self._seq = 0
-        self._in_flight = 0
+        self._in_flight = 0  # taken by a worker and not settled yet
         self._answered = 0
+        self._stopping = False
         self._workers: list[threading.Thread] = []
-        self._inbox: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
         self._outbox: queue.SimpleQueue[tuple[Job, Any]] = queue.SimpleQueue()
         self._error: BaseException | None = None
 
@@ -129,11 +132,12 @@ class JudgeScheduler:
         if self.slots is not None:
             assert isinstance(self.judge, ChatJudge)
             job.conversation = self.judge.start(task, inputs)
-        heapq.heappush(self._ready, job)
+        self._queue(job)
 
     def idle(self) -> bool:
         """Nothing queued, waiting for a retry or in flight."""
-        return not self._ready and not self._delayed and not self._in_flight
+        with self._lock:
+            return not self._ready and not self._delayed and not self._in_flight
 
     def run_until(self, done: Callable[[], bool]) -> None:
         """Work in the calling thread until ``done()``; raises what stops the job (breaker, bad key, bug)."""
@@ -151,14 +155,16 @@ class JudgeScheduler:
 
     def close(self) -> None:
         """Let the worker threads go (one still waiting for an answer ends when its request does)."""
-        while True:  # work handed out but not yet taken is dropped
-            try:
-                self._inbox.get_nowait()
-            except queue.Empty:
-                break
-        for _ in self._workers:
-            self._inbox.put(None)
+        with self._lock:
+            self._stopping = True
+            self._ready.clear()
+            self._lock.notify_all()
         self._workers.clear()
+
+    def _queue(self, job: Job) -> None:
+        with self._lock:
+            heapq.heappush(self._ready, job)
+            self._lock.notify()
 
     # -- batch mode ----------------------------------------------------------------------------
 
@@ -166,10 +172,10 @@ class JudgeScheduler:
         if not self._ready:
             raise RuntimeError("judge scheduler: waiting for answers that no queued question will give")
         task = self._ready[0].task
-        jobs = [job for job in self._ready if job.task == task]
-        self._ready = [job for job in self._ready if job.task != task]
-        heapq.heapify(self._ready)
-        jobs.sort()
+        with self._lock:
+            jobs = sorted(job for job in self._ready if job.task == task)
+            self._ready = [job for job in self._ready if job.task != task]
+            heapq.heapify(self._ready)
         results = self.judge.solve(task, [job.inputs for job in jobs])
         if len(results) != len(jobs):
             raise RuntimeError(f"judge {self.judge.backend!r} gave {len(results)} answers to {len(jobs)} questions")
@@ -181,16 +187,15 @@ class JudgeScheduler:
 
     def _run_requests(self) -> None:
         assert self.slots is not None
+        self._start_workers()
         now = time.monotonic()
-        while self._delayed and self._delayed[0][0] <= now:
-            heapq.heappush(self._ready, heapq.heappop(self._delayed)[2])
-        while self._ready and self._in_flight < self.slots:
-            self._start_workers()
-            self._inbox.put(heapq.heappop(self._ready))
-            self._in_flight += 1
-        if not self._in_flight and not self._delayed:
-            raise RuntimeError("judge scheduler: waiting for answers that no queued question will give")
-        wait = POLL_SECONDS if not self._delayed else min(POLL_SECONDS, max(0.0, self._delayed[0][0] - now))
+        with self._lock:
+            while self._delayed and self._delayed[0][0] <= now:
+                heapq.heappush(self._ready, heapq.heappop(self._delayed)[2])
+                self._lock.notify()
+            if not self._ready and not self._in_flight and not self._delayed:
+                raise RuntimeError("judge scheduler: waiting for answers that no queued question will give")
+            wait = POLL_SECONDS if not self._delayed else min(POLL_SECONDS, max(0.0, self._delayed[0][0] - now))
         try:
             returned = [self._outbox.get(timeout=wait)]
         except queue.Empty:
@@ -210,7 +215,8 @@ class JudgeScheduler:
             raise tripped
 
     def _settle(self, job: Job, answer: Any, *, count: bool = True) -> None:
-        self._in_flight -= 1
+        with self._lock:
+            self._in_flight -= 1
         if isinstance(answer, Fatal):
             raise answer.exc
         assert self.breaker is not None and job.conversation is not None and isinstance(self.judge, ChatJudge)
@@ -219,19 +225,31 @@ class JudgeScheduler:
         outcome = self.judge.settle(job.conversation, answer)
         if isinstance(outcome, Retry):
             self._seq += 1
-            heapq.heappush(self._delayed, (time.monotonic() + outcome.wait, self._seq, job))
+            with self._lock:
+                heapq.heappush(self._delayed, (time.monotonic() + outcome.wait, self._seq, job))
         else:
             self._answered += 1
             self.finish(job, outcome)
 
     def _start_workers(self) -> None:
-        assert self.slots is not None and isinstance(self.judge, ChatJudge)
-        while len(self._workers) < min(self.slots, self._in_flight + 1):
-            worker = threading.Thread(
-                target=_work, args=(self.judge, self._inbox, self._outbox), name="fecbench-judge", daemon=True
-            )
+        while len(self._workers) < (self.slots or 0):
+            worker = threading.Thread(target=self._work, name="fecbench-judge", daemon=True)
             worker.start()
             self._workers.append(worker)
+
+    def _work(self) -> None:
+        """A worker thread: the next question, one request, the answer (or error, as a value) back; again."""
+        assert isinstance(self.judge, ChatJudge)
+        while True:
+            with self._lock:
+                while not self._ready and not self._stopping:
+                    self._lock.wait()
+                if self._stopping:
+                    return
+                job = heapq.heappop(self._ready)
+                self._in_flight += 1
+            assert job.conversation is not None
+            self._outbox.put((job, self.judge.ask(job.conversation)))
 
 
 def seconds_until_stopped(
@@ -257,10 +275,3 @@ def seconds_until_stopped(
     waves = math.ceil(requests / min(concurrency, questions))
     waits = sum(min(backoff_max, backoff * 2 ** (wave - 1)) for wave in range(1, waves))
     return waves * timeout + waits
-
-
-def _work(judge: ChatJudge, inbox: queue.SimpleQueue[Job | None], outbox: queue.SimpleQueue[tuple[Job, Any]]) -> None:
-    """A worker thread: one request at a time, answers (or errors, as values) back to the caller's thread."""
-    while (job := inbox.get()) is not None:
-        assert job.conversation is not None
-        outbox.put((job, judge.ask(job.conversation)))
