@@ -20,7 +20,12 @@ Per setting and concurrency it prints the median, over ``--repeats`` alternating
 - CPU milliseconds per answered request, in the scoring process (in brackets: its kernel share,
   loopback TCP is charged to the process that sends) and in the server.
 
-    python bench/judge_throughput.py [--clips 800] [--concurrency 8 32 128] [--repeats 3] [--latency 0.2]
+``--bare`` adds, per concurrency, a control that is not fecbench: as many threads as the
+concurrency sending the same number of extraction requests through the same client call
+(``client.post``), nothing else. Its ratio is what this machine, under the load of the moment,
+allows any Python client; fecbench's ratio over it is fecbench's own cost.
+
+    python bench/judge_throughput.py [--clips 800] [--concurrency 8 32 128] [--repeats 3] [--latency 0.2] [--bare]
 """
 
 from __future__ import annotations
@@ -111,6 +116,37 @@ def one_run(
     }
 
 
+def bare_run(endpoint: LoopbackEndpoint, texts: list[str], requests: int, concurrency: int) -> dict[str, float]:
+    """The control: ``concurrency`` threads sending ``requests`` extraction requests, nothing else."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx2
+    import openai
+
+    from fecbench.judges.prompts import load_prompts
+
+    prompts = load_prompts()
+    bodies = [{"model": "bench", "messages": prompts.render("extract", {"text": t}), "temperature": 0} for t in texts]
+    limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=concurrency)
+    client = openai.OpenAI(
+        base_url=endpoint.base_url, api_key="k", max_retries=0, http_client=openai.DefaultHttpx2Client(limits=limits)
+    )
+
+    def send(index: int) -> None:
+        response = client.post("/chat/completions", body=bodies[index % len(bodies)], cast_to=httpx2.Response)
+        json.loads(response.content)["choices"][0]["message"]["content"]
+
+    endpoint.call("POST", "reset")
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(send, range(requests)))
+    wall = time.perf_counter() - start
+    client.close()
+    server = endpoint.call("GET", "stats")
+    ideal = server["latency_sum_s"] / concurrency
+    return {"ratio": wall / ideal, "mean_in_flight": server["mean_in_flight"], "answered": server["answered"]}
+
+
 def summary(values: list[float]) -> str:
     return f"{statistics.median(values):.3f} [{min(values):.3f}-{max(values):.3f}]"
 
@@ -123,6 +159,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--settings", nargs="+", choices=sorted(SETTINGS), default=list(SETTINGS))
     parser.add_argument("--test-json", type=Path, default=TEST_JSON)
+    parser.add_argument("--bare", action="store_true", help="also run the bare-client control (fixed setting)")
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -130,6 +167,7 @@ def main() -> None:
         annotations, predictions, _ = write_inputs(folder, options.test_json, options.clips)
         print(f"{options.clips} clips of {options.test_json.name}, latency {options.latency} s, loadavg {_load()}")
         results: dict[tuple[str, int], list[dict[str, float]]] = {}
+        bare_results: dict[int, list[dict[str, float]]] = {}
         for setting in options.settings:
             endpoint = LoopbackEndpoint(options.latency, **SETTINGS[setting])
             try:
@@ -146,6 +184,15 @@ def main() -> None:
                             f"{run['refused']:.0f} 429s), loadavg {_load()}",
                             flush=True,
                         )
+                        if options.bare and setting == "fixed":
+                            texts = [r["caption"] for r in json.loads(annotations.read_text())]
+                            bare = bare_run(endpoint, texts, int(run["answered"]), concurrency)
+                            bare_results.setdefault(concurrency, []).append(bare)
+                            print(
+                                f"  bare client c={concurrency}: ratio {bare['ratio']:.3f}, "
+                                f"mean in flight {bare['mean_in_flight']:.1f}, loadavg {_load()}",
+                                flush=True,
+                            )
             finally:
                 endpoint.close()
         print("\nmedian [min-max] over runs:")
@@ -161,6 +208,11 @@ def main() -> None:
                 f"{statistics.median(pick['client_ms']):>13.2f} ({statistics.median(pick['client_sys_ms']):.2f})  "
                 f"{statistics.median(pick['server_ms']):>13.2f}"
             )
+        for concurrency, runs in bare_results.items():
+            ratios = [r["ratio"] for r in runs]
+            fecbench_ratios = [r["ratio"] for r in results[("fixed", concurrency)]]
+            over = [f / b for f, b in zip(fecbench_ratios, ratios, strict=True)]
+            print(f"bare     {concurrency:>4}  {summary(ratios):<20} fecbench / bare {summary(over)}")
 
 
 def _load() -> str:
