@@ -270,25 +270,22 @@ def test_the_cli_stops_with_one_message_and_exit_2(silent_endpoint: str, predict
 
 def test_a_rerun_after_the_breaker_continues_from_the_cache(predictions, tmp_path: Path, rules_answer: Handler) -> None:
     """The endpoint dies after 30 answers; the next run asks only what the first did not get."""
-    alive = threading.Event()
-    alive.set()
-    answered = [0]
+    answered, answers_left = [0], [30]
     lock = threading.Lock()
 
     def answer(request: ChatRequest) -> Reply:
         with lock:
-            if alive.is_set() and answered[0] == 30:
-                alive.clear()
-            if alive.is_set():
-                answered[0] += 1
-        return Reply(content=rules_answer(request), delay=0.0 if alive.is_set() else 3.0)
+            alive = answered[0] < answers_left[0]
+            answered[0] += alive
+        return Reply(content=rules_answer(request), delay=0.0 if alive else 3.0)
 
     with running_chat_server(answer) as server:
         with pytest.raises(EndpointUnreachable):
             score(predictions, tmp_path / "run", server.base_url, timeout=0.4, max_unanswered=4)
         assert VerdictCache.default().count() == 30  # every answer given was kept
+        time.sleep(0.5)  # requests the stopped job had already sent arrive before we count
         before = server.count
-        alive.set()
+        answers_left[0] = 10**9  # the endpoint is back
         rerun = score(predictions, tmp_path / "again", server.base_url)
         asked_again = server.count - before
     stats = rerun["judge"]["stats"]

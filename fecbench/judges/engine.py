@@ -107,7 +107,7 @@ class JudgeEngine:
 
     def _count(self, task: str, **counts: int) -> None:
         with self._lock:
-            stats = self._stats.setdefault(task, dict.fromkeys(STAT_FIELDS, 0))
+            stats = self._stats.get(task) or self._stats.setdefault(task, dict.fromkeys(STAT_FIELDS, 0))
             for name, value in counts.items():
                 stats[name] += value
 

@@ -151,15 +151,19 @@ class JudgeScheduler:
                     self._run_requests()
         except BaseException as exc:
             self._error = exc
+            self._stop()  # no request goes out after the job has stopped
             raise
 
     def close(self) -> None:
         """Let the worker threads go (one still waiting for an answer ends when its request does)."""
+        self._stop()
+        self._workers.clear()
+
+    def _stop(self) -> None:
         with self._lock:
             self._stopping = True
             self._ready.clear()
             self._lock.notify_all()
-        self._workers.clear()
 
     def _queue(self, job: Job) -> None:
         with self._lock:
