@@ -25,6 +25,7 @@ from chat_server import ChatRequest, Reply, raw, running_chat_server, status
 from conftest import TEST_PLUGINS
 
 from fecbench import api
+from fecbench.errors import ConfigError
 from fecbench.judges.cache import VerdictCache
 from fecbench.judges.engine import JudgeEngine
 from fecbench.judges.openai_judge import OpenAIJudge
@@ -294,3 +295,13 @@ def test_a_rerun_after_the_breaker_continues_from_the_cache(predictions, tmp_pat
     with running_chat_server(rules_answer) as fresh:  # the same job from nothing asks for both parts
         everything = score(predictions, tmp_path / "fresh", fresh.base_url, cache=False)
         assert judge_calls(everything) == 30 + asked_again == fresh.count
+
+
+def test_a_refused_key_stops_the_scheduled_job_at_once(rules_answer: Handler) -> None:
+    with running_chat_server(rules_answer, api_key="right-key") as server:
+        args = {**FAST, "api_key": "wrong-key", "base_url": server.base_url, "max_concurrency": 2}
+        judge = load_judge("openai", args)
+        with pytest.raises(ConfigError, match="refused the API key"):
+            JudgeEngine(judge).run("extract", [{"text": f"He nods {i} times."} for i in range(20)])
+        time.sleep(0.2)
+        assert server.count <= 4  # the other questions were never sent
