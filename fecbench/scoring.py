@@ -13,7 +13,9 @@ grouped by cause, never scored as 0. CIDEr-D and ROUGE-L need no judge. With a j
    those metrics are recorded as unsupported by that judge, never as numbers.
 
 All calls go through :class:`fecbench.judges.engine.JudgeEngine` (deduplication, verdict cache,
-validation). A clip whose judge task failed is counted in that metric's ``n_failed``, never scored.
+validation) as one pipeline per clip (:mod:`fecbench.clip_judging`): a clip's ``classify`` and
+``align`` are asked as soon as its events are known, while other clips' questions are in flight.
+A clip whose judge task failed is counted in that metric's ``n_failed``, never scored.
 
 ``scores.json``::
 
@@ -57,21 +59,19 @@ Judge-free scoring writes only ``id``, ``cider`` and ``rouge_l``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fecbench.clip_judging import ClipText, JudgedClip, judge_clips
 from fecbench.errors import ConfigError
-from fecbench.judges.base import JudgeFailure
 from fecbench.judges.check.store import saved_check_summary
 from fecbench.metrics.events import (
     AUTODQ_VERSION,
     TEM_VERSION,
     VCGPT_DIMENSIONS,
     VCGPT_VERSION,
-    autodq_clip,
     event_metric_entry,
-    tem_clip,
     unsupported_entry,
     vcgpt_entries,
 )
@@ -94,127 +94,8 @@ if TYPE_CHECKING:
 SCORES_VERSION = 2
 DEFAULT_JUDGE = "lexical"
 VCGPT_PREFIX = "vcgpt_"
-MAX_RAW_CHARS = 2000
 
 __all__ = ["DEFAULT_JUDGE", "SCORES_VERSION", "judge_clips", "score_run"]
-
-
-@dataclass(frozen=True)
-class ClipText:
-    """What the judge needs of one clip: the question (the caption instruction), reference, prediction."""
-
-    id: str
-    question: str
-    reference: str
-    prediction: str
-
-
-@dataclass
-class JudgedClip:
-    """The judge's verdicts on one clip and the per-clip metrics they give (None: not computed)."""
-
-    events: dict[str, list[str] | None] = field(default_factory=lambda: {"reference": None, "prediction": None})
-    autodq: dict[str, Any] | None = None
-    tem: dict[str, Any] | None = None
-    vcgpt: dict[str, int] | None = None
-    failures: list[dict[str, Any]] = field(default_factory=list)
-
-    def fail(self, task: str, failure: JudgeFailure, side: str | None = None) -> None:
-        record: dict[str, Any] = {"task": task}
-        if side:
-            record["side"] = side
-        record.update(error=failure.error, attempts=failure.attempts)
-        if failure.raw is not None:
-            record["raw"] = failure.raw[:MAX_RAW_CHARS]  # the judge's last answer, to see what went wrong
-        self.failures.append(record)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "events": self.events,
-            "autodq": self.autodq,
-            "tem": self.tem,
-            "vcgpt": self.vcgpt,
-            "judge_failures": self.failures,
-        }
-
-
-def judge_clips(engine: JudgeEngine, clips: list[ClipText], *, rate: bool) -> dict[str, JudgedClip]:
-    """Run every judge task the metrics need over ``clips``; per clip id, the verdicts and metrics."""
-    judged = {c.id: JudgedClip() for c in clips}
-    texts = list(dict.fromkeys(t for c in clips for t in (c.reference, c.prediction)))
-    extracted = dict(zip(texts, engine.run("extract", [{"text": t} for t in texts]), strict=True))
-
-    events: dict[str, tuple[list[str], list[str]]] = {}
-    for clip in clips:
-        out = judged[clip.id]
-        for side, text in (("reference", clip.reference), ("prediction", clip.prediction)):
-            result = extracted[text]
-            if isinstance(result, JudgeFailure):
-                out.fail("extract", result, side)
-            else:
-                out.events[side] = list(result["events"])
-        if out.events["reference"] is not None and out.events["prediction"] is not None:
-            events[clip.id] = (out.events["reference"], out.events["prediction"])
-
-    by_id = {c.id: c for c in clips}
-    _classify(engine, by_id, events, judged)
-    _align(engine, events, judged)
-    if rate:
-        ratings = engine.run(
-            "rate", [{"question": c.question, "reference": c.reference, "prediction": c.prediction} for c in clips]
-        )
-        for clip, result in zip(clips, ratings, strict=True):
-            if isinstance(result, JudgeFailure):
-                judged[clip.id].fail("rate", result)
-            else:
-                judged[clip.id].vcgpt = {d: int(result[d]) for d in VCGPT_DIMENSIONS}
-    return judged
-
-
-def _classify(
-    engine: JudgeEngine,
-    clips: dict[str, ClipText],
-    events: dict[str, tuple[list[str], list[str]]],
-    judged: dict[str, JudgedClip],
-) -> None:
-    """AutoDQ labels: reference events against the prediction, predicted events against the reference."""
-    items: list[dict[str, Any]] = []
-    where: list[tuple[str, str]] = []
-    for clip_id, (ref_events, pred_events) in events.items():
-        clip = clips[clip_id]
-        for side, side_events, other_text in (
-            ("reference", ref_events, clip.prediction),
-            ("prediction", pred_events, clip.reference),
-        ):
-            if side_events:  # an empty list scores 1.0 and needs no verdict
-                items.append({"events": side_events, "text": other_text})
-                where.append((clip_id, side))
-    labels: dict[tuple[str, str], list[str]] = {}
-    failed: set[str] = set()
-    for (clip_id, side), result in zip(where, engine.run("classify", items) if items else [], strict=True):
-        if isinstance(result, JudgeFailure):
-            judged[clip_id].fail("classify", result, side)
-            failed.add(clip_id)
-        else:
-            labels[(clip_id, side)] = list(result["labels"])
-    for clip_id in events:
-        if clip_id not in failed:
-            judged[clip_id].autodq = autodq_clip(
-                labels.get((clip_id, "reference"), []), labels.get((clip_id, "prediction"), [])
-            )
-
-
-def _align(engine: JudgeEngine, events: dict[str, tuple[list[str], list[str]]], judged: dict[str, JudgedClip]) -> None:
-    """TEM alignments: one call per clip with events on both sides; an empty side needs no call."""
-    need = [clip_id for clip_id, (ref, pred) in events.items() if ref and pred]
-    items = [{"reference_events": events[i][0], "predicted_events": events[i][1]} for i in need]
-    results = dict(zip(need, engine.run("align", items) if items else [], strict=True))
-    for clip_id, (ref_events, pred_events) in events.items():
-        result = results.get(clip_id, {"alignment": [{"reference": None, "relation": "neutral"} for _ in pred_events]})
-        if isinstance(result, JudgeFailure):
-            judged[clip_id].fail("align", result)
-        else:
-            judged[clip_id].tem = tem_clip(len(ref_events), result["alignment"])
 
 
 def _judged_metrics(
@@ -329,40 +210,47 @@ def _score_held(
     preds = {str(r["id"]): r["prediction"] for r in ok}
     metrics: dict[str, Any] = {}
     per_clip: dict[str, dict[str, Any]] = {str(r["id"]): {} for r in ok}
-    if ok:
-        ngram = score_ngram(refs, preds, bootstrap=bootstrap, seed=seed)
-        for clip_id, values in ngram.pop("per_clip").items():
-            per_clip[clip_id].update(values)
-        metrics.update({name: {**entry, "n_failed": len(failed)} for name, entry in ngram.items()})
-
-    judge_record = None
-    if judge is not None:
-        loaded, engine = open_judge(judge, judge_args, cache=cache, concurrency=concurrency)
-        try:
-            rate = "rate" in loaded.tasks
-            clips = [
-                ClipText(id=str(r["id"]), question=spec.prompt, reference=r["reference"], prediction=r["prediction"])
-                for r in ok
-            ]
-            judged = judge_clips(engine, clips, rate=rate) if clips else {}
-            reason = None if rate else f"judge {judge!r} does not rate captions (no 'rate' task)"
-            metrics.update(_judged_metrics(judged, len(failed), rate_reason=reason, bootstrap=bootstrap, seed=seed))
-            for clip_id, verdicts in judged.items():
-                per_clip[clip_id].update(verdicts.as_dict())
-            judge_record = {
-                "name": judge,
-                **loaded.identity().as_dict(),
-                "tasks": sorted(loaded.tasks),
-                "describe": loaded.describe(),
-                "stats": engine.stats,
-                "cache": str(engine.cache.path) if engine.cache is not None else None,
-                "clips_failed": _failed_clips_by_task(judged),
-                "check": saved_check_summary(loaded.identity()),  # `fecbench judge check`, if it was run
-            }
-        finally:
-            loaded.close()
-            if engine.cache is not None:
-                engine.cache.close()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fecbench-ngram") as background:
+        # CIDEr-D and ROUGE-L need no judge: computed while the judge's requests are out.
+        ngram_job = background.submit(score_ngram, refs, preds, bootstrap=bootstrap, seed=seed) if ok else None
+        judged: dict[str, JudgedClip] = {}
+        judge_metrics: dict[str, Any] = {}
+        judge_record = None
+        if judge is not None:
+            loaded, engine = open_judge(judge, judge_args, cache=cache, concurrency=concurrency)
+            try:
+                rate = "rate" in loaded.tasks
+                clips = [
+                    ClipText(
+                        id=str(r["id"]), question=spec.prompt, reference=r["reference"], prediction=r["prediction"]
+                    )
+                    for r in ok
+                ]
+                judged = judge_clips(engine, clips, rate=rate) if clips else {}
+                reason = None if rate else f"judge {judge!r} does not rate captions (no 'rate' task)"
+                judge_metrics = _judged_metrics(judged, len(failed), rate_reason=reason, bootstrap=bootstrap, seed=seed)
+                judge_record = {
+                    "name": judge,
+                    **loaded.identity().as_dict(),
+                    "tasks": sorted(loaded.tasks),
+                    "describe": loaded.describe(),
+                    "stats": engine.stats,
+                    "cache": str(engine.cache.path) if engine.cache is not None else None,
+                    "clips_failed": _failed_clips_by_task(judged),
+                    "check": saved_check_summary(loaded.identity()),  # `fecbench judge check`, if it was run
+                }
+            finally:
+                loaded.close()
+                if engine.cache is not None:
+                    engine.cache.close()
+        if ngram_job is not None:
+            ngram = ngram_job.result()
+            for clip_id, values in ngram.pop("per_clip").items():
+                per_clip[clip_id].update(values)
+            metrics.update({name: {**entry, "n_failed": len(failed)} for name, entry in ngram.items()})
+    metrics.update(judge_metrics)
+    for clip_id, verdicts in judged.items():
+        per_clip[clip_id].update(verdicts.as_dict())
 
     scores = {
         "scores_version": SCORES_VERSION,

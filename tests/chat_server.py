@@ -35,6 +35,7 @@ from loopback_server import (
     fenced,
     garbage,
     ok,
+    raw,
     slow,
     status,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "garbage",
     "message_text",
     "ok",
+    "raw",
     "running_chat_server",
     "slow",
     "status",

@@ -3,8 +3,9 @@
 Remote model APIs cannot be reached from the test machines, so adapters and judges are tested
 against real HTTP servers on loopback (``chat_server.py`` speaks OpenAI chat completions,
 ``anthropic_server.py`` the Anthropic Messages API). Both need the same machinery, kept here once:
-the server thread, each request recorded whole, requests in flight counted (and the most at once),
-and replies decided by ``handler(request) -> Reply | str`` (a str is a good answer) after the ones
+the server thread, each request recorded whole, requests in flight counted (the most at once, and
+their time-weighted mean over the busy span from the first request to the last answer), and
+replies decided by ``handler(request) -> Reply | str`` (a str is a good answer) after the ones
 queued with :meth:`LoopbackServer.script`. A :class:`Reply` can be delayed, an HTTP error (429 with
 ``Retry-After``, 500...) or a good answer of any text (garbage, a fenced JSON...).
 
@@ -28,7 +29,11 @@ RequestT = TypeVar("RequestT", bound="RecordedRequest")
 
 @dataclass(frozen=True)
 class Reply:
-    """What to answer one request: ``content`` (HTTP 200) or an error ``status``, after ``delay`` seconds."""
+    """What to answer one request: ``content`` (HTTP 200) or an error ``status``, after ``delay`` seconds.
+
+    ``body`` sends those bytes as they are instead of the protocol's JSON (a broken proxy's HTML page,
+    a truncated answer), with ``status`` and the ``Content-Type`` in ``headers``.
+    """
 
     content: str | None = None
     status: int = 200
@@ -36,6 +41,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     error: str = ""
     finish_reason: str = "stop"
+    body: bytes | None = None
 
 
 def ok(content: str, delay: float = 0.0) -> Reply:
@@ -54,6 +60,11 @@ def fenced(content: str) -> Reply:
 def slow(seconds: float, content: str = "{}") -> Reply:
     """An answer that comes only after ``seconds`` (past a client's timeout, it never arrives)."""
     return Reply(content=content, delay=seconds)
+
+
+def raw(body: bytes, content_type: str = "application/json", code: int = 200) -> Reply:
+    """A response whose body is sent byte for byte, whatever the protocol expects."""
+    return Reply(status=code, body=body, headers={"Content-Type": content_type})
 
 
 def status(code: int, retry_after: float | None = None, message: str = "") -> Reply:
@@ -93,6 +104,11 @@ class LoopbackServer(Generic[RequestT]):
         self.requests: list[RequestT] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self._in_flight_area = 0.0  # the integral of in_flight over time
+        self._busy_from: float | None = None
+        self._changed = 0.0
+        self._area_at_last_arrival = 0.0
+        self._last_arrival = 0.0
         self._queue: deque[Reply | str] = deque()
         self._lock = threading.Lock()
         self._ids = 0
@@ -115,6 +131,23 @@ class LoopbackServer(Generic[RequestT]):
             self.requests.clear()
             self._queue.clear()
             self.max_in_flight = 0
+            self._in_flight_area, self._busy_from = 0.0, None
+
+    @property
+    def mean_in_flight(self) -> float:
+        """Requests in flight on average (time-weighted) from the first request's arrival to the last answer."""
+        with self._lock:
+            if self._busy_from is None or self._changed <= self._busy_from:
+                return 0.0
+            return self._in_flight_area / (self._changed - self._busy_from)
+
+    @property
+    def mean_in_flight_until_last_request(self) -> float:
+        """The same mean up to the last request's arrival: how full a client kept the server until its work ran out."""
+        with self._lock:
+            if self._busy_from is None or self._last_arrival <= self._busy_from:
+                return 0.0
+            return self._area_at_last_arrival / (self._last_arrival - self._busy_from)
 
     def start(self) -> Self:
         self._thread.start()
@@ -147,13 +180,23 @@ class LoopbackServer(Generic[RequestT]):
         with self._lock:
             request = self._new_request(path, body, headers)
             self.requests.append(request)
-            self.in_flight += 1
+            self._in_flight_changes(+1)
+            self._area_at_last_arrival, self._last_arrival = self._in_flight_area, self._changed
             self.max_in_flight = max(self.max_in_flight, self.in_flight)
             return request
 
     def _done(self) -> None:
         with self._lock:
-            self.in_flight -= 1
+            self._in_flight_changes(-1)
+
+    def _in_flight_changes(self, step: int) -> None:
+        """Add up in-flight time before the count changes (called with the lock held)."""
+        now = time.monotonic()
+        if self._busy_from is None:
+            self._busy_from = self._changed = now
+        self._in_flight_area += self.in_flight * (now - self._changed)
+        self._changed = now
+        self.in_flight += step
 
     def _reply_for(self, request: RequestT) -> Reply:
         with self._lock:
@@ -170,6 +213,7 @@ class LoopbackServer(Generic[RequestT]):
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 1024  # 128 clients connecting at once must not be reset by a short backlog
     owner: LoopbackServer[Any]
 
 
@@ -181,6 +225,7 @@ class LoopbackHandler(BaseHTTPRequestHandler):
     """One HTTP exchange; subclasses write ``do_POST`` (routes, keys, checks) and :meth:`_error`."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # as real servers do: else headers and body stall 40 ms on delayed ACKs
     server: _HTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:  # keep test output clean
@@ -194,13 +239,15 @@ class LoopbackHandler(BaseHTTPRequestHandler):
         """Headers the protocol adds to every response."""
         return {}
 
-    def _send(self, code: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
+    def _send(
+        self, code: int, payload: dict[str, Any], headers: dict[str, str] | None = None, data: bytes | None = None
+    ) -> None:
+        data = json.dumps(payload).encode() if data is None else data
+        headers = {"Content-Type": "application/json", **self._extra_headers(payload), **(headers or {})}
         try:
             self.send_response(code)
-            self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))
-            for name, value in {**self._extra_headers(payload), **(headers or {})}.items():
+            for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(data)
@@ -229,7 +276,9 @@ class LoopbackHandler(BaseHTTPRequestHandler):
                 reply = status(500, message=f"test handler raised {type(exc).__name__}: {exc}")
             if reply.delay:
                 time.sleep(reply.delay)
-            if reply.status != 200:
+            if reply.body is not None:
+                self._send(reply.status, {}, reply.headers, data=reply.body)
+            elif reply.status != 200:
                 self._error(reply.status, reply.error or f"scripted error {reply.status}", reply.headers)
             else:
                 self._send(200, owner._answer(request, reply, owner._next_id()), reply.headers)

@@ -413,13 +413,18 @@ def test_openai_judge_over_http_scores_like_the_same_rules_in_process(
 ) -> None:
     """The keyword rules answer as a chat model would (JSON in the reply); the scores must be the same."""
     pytest.importorskip("openai")
-    from chat_server import running_chat_server
+    from chat_server import Reply, running_chat_server
     from fecbench_test_judges import rules_answer
 
     rows = model_predictions(annotations, **{"5": "He blinks judgefail-rate."})
     run_dir = score_file(tmp_path, annotations, rows, "run", judge="keyword", bootstrap=100)
     local = json.loads((run_dir / "scores.json").read_text())
-    with running_chat_server(rules_answer, api_key="sk-test") as server:
+
+    def rules_after_a_moment(request: Any) -> Reply:  # long enough for requests to overlap
+        answer = rules_answer(request)
+        return Reply(content=answer, delay=0.02) if isinstance(answer, str) else answer
+
+    with running_chat_server(rules_after_a_moment, api_key="sk-test") as server:
         args = {"model": "judge-model", "base_url": server.base_url, "api_key": "sk-test", "backoff": 0.01}
         args["max_retries"] = 1
         remote = api.score(run_dir, judge="openai", judge_args=args, concurrency=3, bootstrap=100)

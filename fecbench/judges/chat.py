@@ -1,21 +1,25 @@
 """ChatJudge: the part every LLM judge shares, whatever serves the model.
 
-A chat judge renders a task's prompt into chat messages, asks its backend for a completion, and
-parses and validates the answer. What goes wrong is retried, up to ``max_retries`` times after the
-first try, with exponential backoff and jitter between rounds:
+A chat judge renders a task's prompt into chat messages (:meth:`ChatJudge.start`), asks its backend
+for a completion, and settles the answer (:meth:`ChatJudge.settle`): parsed and validated, or to
+be asked again, up to ``max_retries`` times after the first try:
 
-- an unusable answer (no JSON, wrong shape): asked again with the answer and the problem appended
-  (the ``repair`` prompt), so that even a greedy local model gets a different prompt;
-- a :class:`TransientError` raised by the backend (HTTP 429, 5xx, timeout, lost connection):
-  asked again as is, waiting at least the server's ``Retry-After`` (up to ``backoff_max``).
+- an unusable answer (no JSON, wrong shape): asked again at once with the answer and the problem
+  appended (the ``repair`` prompt), so that even a greedy local model gets a different prompt;
+- a :class:`TransientError` raised by the backend (HTTP 429, 5xx, a body that is not a completion,
+  timeout, lost connection): asked again as is after an exponential, jittered backoff, at least
+  the server's ``Retry-After`` (up to ``backoff_max``). :class:`NoAnswer` (timeout, no connection)
+  also counts toward the scheduler's breaker (``max_unanswered`` in a row stop the job).
 
 An item still unanswered after the last try becomes a :class:`JudgeFailure` (never a number); a
 :class:`RequestRejected` item fails at once; any other exception (a bad key, a missing model, a
-bug) stops the whole call.
+bug) stops the whole job.
 
-Backends implement :meth:`ChatJudge.complete` (one conversation). The default
-:meth:`ChatJudge.complete_batch` runs those on a thread pool of ``max_concurrency`` workers;
-in-process backends override it to generate a whole batch at once.
+Backends implement :meth:`ChatJudge.complete` (one conversation). A backend that only does that
+(an HTTP endpoint) is driven one request at a time by the engine's scheduler, ``max_concurrency``
+in flight across every task of a scoring job (:mod:`fecbench.judges.scheduler`); in-process
+backends override :meth:`ChatJudge.complete_batch` to generate a whole batch at once, and
+:meth:`ChatJudge.solve` then works in rounds.
 """
 
 from __future__ import annotations
@@ -47,6 +51,10 @@ class TransientError(Exception):
         self.retry_after = retry_after
 
 
+class NoAnswer(TransientError):
+    """No answer at all: the request timed out or the connection failed (the breaker counts these)."""
+
+
 class RequestRejected(Exception):
     """The backend refused this one item for good (say, a prompt longer than the model's context)."""
 
@@ -55,14 +63,30 @@ _ITEM_ERRORS = (TransientError, RequestRejected, AnswerError)
 
 
 @dataclass
-class _Item:
-    index: int
+class Conversation:
+    """One item's exchange with the model: what to send next, how many tries so far, the last problem."""
+
+    task: str
     inputs: dict[str, Any]
     first_turns: Messages
     messages: Messages
     attempts: int = 0
     error: str = ""
     raw: str | None = None
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Ask the conversation again, not before ``wait`` seconds from now."""
+
+    wait: float = 0.0
+
+
+class Fatal:
+    """An exception that must stop the job, carried back from a worker thread as a value."""
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
 
 
 class ChatJudge(Judge):
@@ -83,9 +107,11 @@ class ChatJudge(Judge):
         temperature: float | None = 0.0,
         max_tokens: int | None = 1024,
         prompt_dir: str | None = None,
+        max_unanswered: int = 8,
     ) -> None:
         _check_int("max_retries", max_retries, 0)
         _check_int("max_concurrency", max_concurrency, 1)
+        _check_int("max_unanswered", max_unanswered, 0)
         _check_seconds("backoff", backoff)
         _check_seconds("backoff_max", backoff_max)
         _check_seconds("timeout", timeout, positive=True)
@@ -99,6 +125,7 @@ class ChatJudge(Judge):
         self.backoff_max = float(backoff_max)
         self.timeout = float(timeout)
         self.max_concurrency = max_concurrency
+        self.max_unanswered = max_unanswered
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.prompts = load_prompts(prompt_dir)
@@ -137,6 +164,58 @@ class ChatJudge(Judge):
                     results[futures[future]] = exc if exc is not None else future.result()
         return results  # type: ignore[return-value]
 
+    @property
+    def endpoint(self) -> str:
+        """Where requests go, for messages; HTTP backends name their URL."""
+        return f"the {self.backend} judge backend"
+
+    @property
+    def request_slots(self) -> int | None:
+        """Requests the scheduler may keep in flight when this backend answers one conversation per
+        call (it implements :meth:`complete` only); None when it generates whole batches itself."""
+        return self.max_concurrency if type(self).complete_batch is ChatJudge.complete_batch else None
+
+    # -- one item, one try at a time (the scheduler drives these) ---------------------------------
+
+    def start(self, task: str, inputs: dict[str, Any]) -> Conversation:
+        """The conversation that asks ``task`` for one item."""
+        if task not in self.tasks:
+            raise ValueError(f"judge {self.backend!r} does not answer {task!r}")
+        turns = self.messages(task, inputs)
+        return Conversation(task=task, inputs=dict(inputs), first_turns=turns, messages=turns)
+
+    def ask(self, conversation: Conversation) -> str | Exception | Fatal:
+        """One try: the answer, an item error (as a value), or a :class:`Fatal` wrapping what stops the job."""
+        try:
+            return self.complete(conversation.messages)
+        except _ITEM_ERRORS as exc:
+            return exc
+        except Exception as exc:  # a refused key, an unknown model, a bug: stops the job in the caller
+            return Fatal(exc)
+
+    def settle(self, conversation: Conversation, answer: str | Exception) -> dict[str, Any] | JudgeFailure | Retry:
+        """The verdict, a final :class:`JudgeFailure`, or when (and with what prompt) to try again."""
+        conversation.attempts += 1
+        wait = 0.0
+        if isinstance(answer, str):
+            conversation.raw = answer
+            try:
+                return parse_answer(conversation.task, conversation.inputs, answer)
+            except AnswerError as exc:
+                conversation.error = f"unusable answer: {exc}"
+                conversation.messages = self.prompts.render_repair(conversation.first_turns, answer, str(exc))
+        elif isinstance(answer, RequestRejected):
+            return JudgeFailure(f"rejected: {answer}", conversation.attempts, conversation.raw)
+        elif isinstance(answer, _ITEM_ERRORS):
+            conversation.error = f"{type(answer).__name__}: {answer}"
+            if isinstance(answer, TransientError):
+                wait = self.retry_delay(conversation.attempts, answer.retry_after or 0.0)
+        else:
+            raise TypeError(f"a chat backend answered {type(answer).__name__}, not a string or item error")
+        if conversation.attempts > self.max_retries:
+            return JudgeFailure(conversation.error, conversation.attempts, conversation.raw)
+        return Retry(wait)
+
     # -- the Judge interface -----------------------------------------------------------------
 
     def identity(self) -> JudgeIdentity:
@@ -152,6 +231,7 @@ class ChatJudge(Judge):
             "max_retries": self.max_retries,
             "backoff": self.backoff,
             "backoff_max": self.backoff_max,
+            "max_unanswered": self.max_unanswered,
             "temperature": self.temperature,
             "max_tokens": self.max_tokens,
             "prompts": self.prompts.source,
@@ -162,54 +242,33 @@ class ChatJudge(Judge):
         return self.prompts.render(task, inputs)
 
     def solve(self, task: str, inputs: Sequence[dict[str, Any]]) -> list[dict[str, Any] | JudgeFailure]:
-        if task not in self.tasks:
-            raise ValueError(f"judge {self.backend!r} does not answer {task!r}")
+        """Every item answered in rounds of :meth:`complete_batch` (the scheduler's batch mode, and direct use)."""
         results: list[dict[str, Any] | JudgeFailure | None] = [None] * len(inputs)
-        pending = []
-        for i, item in enumerate(inputs):
-            turns = self.messages(task, item)
-            pending.append(_Item(index=i, inputs=dict(item), first_turns=turns, messages=turns))
-        round_no = 0
+        pending = [(i, self.start(task, item)) for i, item in enumerate(inputs)]
         while pending:
-            round_no += 1
-            answers = self.complete_batch([item.messages for item in pending])
+            answers = self.complete_batch([conversation.messages for _, conversation in pending])
             if len(answers) != len(pending):
                 raise RuntimeError(
                     f"{type(self).__name__}.complete_batch gave {len(answers)} answers for {len(pending)}"
                 )
-            again: list[_Item] = []
-            server_wait = 0.0
-            for item, answer in zip(pending, answers, strict=True):
-                item.attempts += 1
-                if isinstance(answer, str):
-                    item.raw = answer
-                    try:
-                        results[item.index] = parse_answer(task, item.inputs, answer)
-                        continue
-                    except AnswerError as exc:
-                        item.error = f"unusable answer: {exc}"
-                        item.messages = self.prompts.render_repair(item.first_turns, answer, str(exc))
-                elif isinstance(answer, RequestRejected):
-                    results[item.index] = JudgeFailure(f"rejected: {answer}", item.attempts, item.raw)
-                    continue
-                elif isinstance(answer, _ITEM_ERRORS):
-                    item.error = f"{type(answer).__name__}: {answer}"
-                    server_wait = max(server_wait, getattr(answer, "retry_after", None) or 0.0)
+            again: list[tuple[int, Conversation]] = []
+            wait = 0.0
+            for (index, conversation), answer in zip(pending, answers, strict=True):
+                outcome = self.settle(conversation, answer)
+                if isinstance(outcome, Retry):
+                    again.append((index, conversation))
+                    wait = max(wait, outcome.wait)
                 else:
-                    raise TypeError(f"complete_batch returned {type(answer).__name__}, not a string or item error")
-                if item.attempts > self.max_retries:
-                    results[item.index] = JudgeFailure(item.error, item.attempts, item.raw)
-                else:
-                    again.append(item)
-            if again:
-                time.sleep(self.retry_delay(round_no, server_wait))
+                    results[index] = outcome
+            if again and wait:
+                time.sleep(wait)
             pending = again
         assert all(r is not None for r in results)
         return results  # type: ignore[return-value]
 
-    def retry_delay(self, round_no: int, server_wait: float = 0.0) -> float:
-        """Seconds to wait before retry round ``round_no + 1``: exponential, jittered, at least ``Retry-After``."""
-        ceiling = min(self.backoff_max, self.backoff * 2 ** (round_no - 1))
+    def retry_delay(self, attempt: int, server_wait: float = 0.0) -> float:
+        """Seconds to wait before try ``attempt + 1``: exponential, jittered, at least ``Retry-After``."""
+        ceiling = min(self.backoff_max, self.backoff * 2 ** (attempt - 1))
         jittered = ceiling / 2 + random.uniform(0, ceiling / 2)
         return max(jittered, min(server_wait, self.backoff_max))
 

@@ -1,0 +1,307 @@
+"""The judge scheduler against real loopback endpoints: the endpoint kept full, 429s, dead endpoints, bad bodies.
+
+Every judge request here is a real HTTP request from the ``openai`` judge (official client) to
+``tests/chat_server.py``, which answers fecbench's prompts with the keyword rules of the test judge
+plugin; a dead endpoint is a real socket that accepts connections and never answers, or a port
+where nothing listens. In-flight counts are measured on the server side.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from chat_server import ChatRequest, Reply, raw, running_chat_server, status
+from conftest import TEST_PLUGINS
+
+from fecbench import api
+from fecbench.errors import ConfigError
+from fecbench.judges.cache import VerdictCache
+from fecbench.judges.engine import JudgeEngine
+from fecbench.judges.openai_judge import OpenAIJudge
+from fecbench.judges.registry import load_judge
+from fecbench.judges.scheduler import EndpointUnreachable, seconds_until_stopped
+
+pytest.importorskip("openai")
+
+FAST = {"backoff": 0.01, "backoff_max": 0.05, "api_key": "sk-test", "model": "judge-model"}
+Handler = Callable[[ChatRequest], Any]
+
+
+@pytest.fixture
+def rules_answer(monkeypatch: pytest.MonkeyPatch) -> Handler:
+    """The test judge plugin's keyword rules as a chat server handler (a correct answer to every prompt)."""
+    monkeypatch.syspath_prepend(str(TEST_PLUGINS))
+    from fecbench_test_judges import rules_answer
+
+    return rules_answer
+
+
+@pytest.fixture
+def predictions(tmp_path: Path, fec_bench_test_json: Path) -> tuple[Path, Path]:
+    """Annotations of the first 16 FEC-Bench clips and predictions that are other clips' references."""
+    records = json.loads(fec_bench_test_json.read_text())[:16]
+    annotations = tmp_path / "annotations.json"
+    annotations.write_text(json.dumps(records))
+    rows = [{"id": r["id"], "prediction": records[(i + 1) % len(records)]["caption"]} for i, r in enumerate(records)]
+    path = tmp_path / "predictions.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path, annotations
+
+
+def score(
+    predictions: tuple[Path, Path], out: Path, base_url: str, concurrency: int = 4, cache: bool = True, **args: Any
+) -> dict[str, Any]:
+    """``fecbench score`` of the predictions with the openai judge at ``base_url``; ``args`` are judge arguments."""
+    path, annotations = predictions
+    judge_args = {**FAST, "base_url": base_url, **args}
+    return api.score(
+        path,
+        annotations=annotations,
+        out=out,
+        judge="openai",
+        judge_args=judge_args,
+        concurrency=concurrency,
+        cache=cache,
+        bootstrap=0,
+    )
+
+
+def judge_calls(scores: dict[str, Any]) -> int:
+    return sum(task["judge_calls"] for task in scores["judge"]["stats"].values())
+
+
+# -- the endpoint kept full ---------------------------------------------------------------------------
+
+
+def test_in_flight_stays_at_the_limit_across_clips_and_tasks(
+    predictions, tmp_path: Path, rules_answer: Handler
+) -> None:
+    """Every 8th request is slow: other clips' work must fill its slot instead of waiting for it.
+
+    Measured on the server, time-weighted, from the first request to the last one's arrival (after
+    that the work has run out and in-flight can only fall)."""
+    seen = [0]
+    lock = threading.Lock()
+
+    def answer(request: ChatRequest) -> Reply:
+        with lock:
+            seen[0] += 1
+            slow = seen[0] % 8 == 0
+        return Reply(content=rules_answer(request), delay=0.6 if slow else 0.15)
+
+    with running_chat_server(answer) as server:
+        scores = score(predictions, tmp_path / "run", server.base_url, concurrency=4)
+        assert server.max_in_flight == 4
+        mean = server.mean_in_flight
+    assert scores["judge"]["clips_failed"] == {}
+    assert judge_calls(scores) == server.count
+    # Asking task by task, each waiting for its slowest answer, kept 2.7 of 4 busy here (3.4 to 3.7 now,
+    # on a loaded 2-core machine: the rest is the client's own time between an answer and the next request).
+    assert mean >= 0.8 * 4, f"time-weighted mean in flight {mean:.2f} of 4"
+
+
+def test_429_waits_its_retry_after_without_holding_a_slot(tmp_path: Path, rules_answer: Handler) -> None:
+    """One slot: a rate-limited item waits its Retry-After while the next item goes out."""
+    with running_chat_server(rules_answer) as server:
+        server.script(status(429, retry_after=1))
+        judge = load_judge("openai", {**FAST, "base_url": server.base_url, "max_concurrency": 1, "backoff_max": 5})
+        results = JudgeEngine(judge).run("extract", [{"text": "He nods."}, {"text": "She smiles."}])
+    assert results == [{"events": ["he nods"]}, {"events": ["she smiles"]}]
+    first, second, retry = server.chat_requests
+    assert "He nods." in first.prompt and "She smiles." in second.prompt and retry.prompt == first.prompt
+    assert second.received - first.received < 0.5  # the slot went to the next item at once
+    assert retry.received - first.received >= 0.95  # and the retry waited what the server asked
+
+
+# -- a non-JSON body with status 200 ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        raw(b"<html><body>502 Bad Gateway</body></html>", "text/html"),
+        raw(b'{"id": "chatcmpl-1", "choices": [{"message": {"content": "{\\"ev'),  # truncated JSON
+        raw(b"\xff\xfe not text"),
+        raw(b'{"object": "error"}'),
+    ],
+    ids=["html", "truncated-json", "not-utf8", "json-not-a-completion"],
+)
+def test_a_200_body_that_is_not_a_completion_is_retried(reply: Reply, rules_answer: Handler) -> None:
+    with running_chat_server(rules_answer) as server:
+        server.script(reply, reply)
+        judge = load_judge("openai", {**FAST, "base_url": server.base_url, "max_retries": 2})
+        assert JudgeEngine(judge).run("extract", [{"text": "He nods."}]) == [{"events": ["he nods"]}]
+        assert server.count == 3
+
+
+def test_a_200_body_that_is_never_a_completion_is_a_judge_failure(
+    predictions, tmp_path: Path, rules_answer: Handler
+) -> None:
+    def answer(request: ChatRequest) -> Reply | str:
+        if "Task: rate" in request.prompt:
+            return raw(b"<html>maintenance</html>", "text/html")
+        return rules_answer(request)
+
+    with running_chat_server(answer) as server:
+        scores = score(predictions, tmp_path / "run", server.base_url, max_retries=1)
+    assert scores["judge"]["clips_failed"] == {"rate": 16}
+    assert scores["metrics"]["vcgpt_correctness"]["n_failed"] == 16 and scores["metrics"]["tem"]["n"] == 16
+    clip = json.loads((tmp_path / "run" / "clip_scores.jsonl").read_text().splitlines()[0])
+    (failure,) = clip["judge_failures"]
+    assert failure["task"] == "rate" and failure["attempts"] == 2
+    assert "HTTP 200" in failure["error"] and "not JSON" in failure["error"] and "maintenance" in failure["error"]
+
+
+# -- dead endpoints and the breaker -------------------------------------------------------------------
+
+
+@pytest.fixture
+def silent_endpoint() -> Iterator[str]:
+    """Accepts every connection, reads what it is sent and never answers."""
+    listener = socket.create_server(("127.0.0.1", 0), backlog=256)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+    stop.set()
+    thread.join(timeout=2)
+    for connection in held:
+        connection.close()
+    listener.close()
+
+
+@pytest.fixture
+def refusing_endpoint() -> str:
+    """A port where nothing listens: every connection is refused."""
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+@pytest.mark.parametrize("endpoint", ["silent_endpoint", "refusing_endpoint"])
+def test_a_dead_endpoint_trips_the_breaker_in_bounded_time(
+    endpoint: str, predictions, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    base_url = request.getfixturevalue(endpoint)
+    settings = {"timeout": 0.5, "max_unanswered": 6, "max_retries": 4}
+    started = time.monotonic()
+    with pytest.raises(EndpointUnreachable) as stopped:
+        score(predictions, tmp_path / "run", base_url, concurrency=4, **settings)
+    elapsed = time.monotonic() - started
+    message = str(stopped.value)
+    assert f"the endpoint at {base_url} has not answered 6 requests in a row" in message
+    assert "running the same command again continues" in message and "\n" not in message
+    # 16 clips ask 48 questions at first: 4 in flight, so 6 unanswered in a row take 2 waves of 0.5 s.
+    bound = seconds_until_stopped(
+        timeout=0.5, max_unanswered=6, concurrency=4, max_retries=4, backoff=0.01, backoff_max=0.05, questions=48
+    )
+    assert bound == pytest.approx(2 * 0.5 + 0.01)
+    assert elapsed < bound + 10 < 30
+    assert not (tmp_path / "run" / "scores.json").exists()  # no scores from a job that stopped
+
+
+def test_the_default_settings_stop_a_dead_endpoint_within_minutes() -> None:
+    """Worst case with the openai judge's defaults, from one question to any number (was 1,225 s for 2 clips)."""
+    defaults = {
+        name: parameter.default
+        for name, parameter in inspect.signature(OpenAIJudge).parameters.items()
+        if name in ("timeout", "max_unanswered", "max_concurrency", "max_retries", "backoff", "backoff_max")
+    }
+    assert defaults["timeout"] == 60 and defaults["max_unanswered"] == 8 and defaults["max_concurrency"] == 8
+    concurrency = defaults.pop("max_concurrency")
+    worst = {q: seconds_until_stopped(concurrency=concurrency, questions=q, **defaults) for q in range(1, 5000)}
+    assert worst[6] == pytest.approx(2 * 60 + 1)  # 2 clips: 6 questions, two waves of timeouts
+    assert all(seconds == 60 for q, seconds in worst.items() if q >= 8)  # 3 clips or more: one timeout
+    assert max(worst.values()) <= 5.5 * 60  # one lone question: its 5 tries, then it is a judge failure
+    assert math.isfinite(max(worst.values()))
+
+
+def test_the_cli_stops_with_one_message_and_exit_2(silent_endpoint: str, predictions, tmp_path: Path) -> None:
+    path, annotations = predictions
+    args = f"model=m,base_url={silent_endpoint},api_key=k,timeout=0.3,max_unanswered=4,backoff=0.01"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fecbench.cli",
+            "score",
+            str(path),
+            "--annotations",
+            str(annotations),
+            "--out",
+            str(tmp_path / "run"),
+            "--judge",
+            "openai",
+            "--judge-args",
+            args,
+            "--concurrency",
+            "4",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    said = " ".join(done.stderr.split())  # the console wraps long lines
+    assert f"judge: no answer from {silent_endpoint} (no answer within 0.3 s)" in said  # the early warning
+    assert f"the endpoint at {silent_endpoint} has not answered 4 requests in a row" in said
+    assert "Traceback" not in done.stderr
+
+
+def test_a_rerun_after_the_breaker_continues_from_the_cache(predictions, tmp_path: Path, rules_answer: Handler) -> None:
+    """The endpoint dies after 30 answers; the next run asks only what the first did not get."""
+    answered, answers_left = [0], [30]
+    lock = threading.Lock()
+
+    def answer(request: ChatRequest) -> Reply:
+        with lock:
+            alive = answered[0] < answers_left[0]
+            answered[0] += alive
+        return Reply(content=rules_answer(request), delay=0.0 if alive else 3.0)
+
+    with running_chat_server(answer) as server:
+        with pytest.raises(EndpointUnreachable):
+            score(predictions, tmp_path / "run", server.base_url, timeout=0.4, max_unanswered=4)
+        assert VerdictCache.default().count() == 30  # every answer given was kept
+        time.sleep(0.5)  # requests the stopped job had already sent arrive before we count
+        before = server.count
+        answers_left[0] = 10**9  # the endpoint is back
+        rerun = score(predictions, tmp_path / "again", server.base_url)
+        asked_again = server.count - before
+    stats = rerun["judge"]["stats"]
+    assert sum(task["cache_hits"] for task in stats.values()) == 30
+    assert asked_again == judge_calls(rerun) > 0 and rerun["judge"]["clips_failed"] == {}
+    with running_chat_server(rules_answer) as fresh:  # the same job from nothing asks for both parts
+        everything = score(predictions, tmp_path / "fresh", fresh.base_url, cache=False)
+        assert judge_calls(everything) == 30 + asked_again == fresh.count
+
+
+def test_a_refused_key_stops_the_scheduled_job_at_once(rules_answer: Handler) -> None:
+    with running_chat_server(rules_answer, api_key="right-key") as server:
+        args = {**FAST, "api_key": "wrong-key", "base_url": server.base_url, "max_concurrency": 2}
+        judge = load_judge("openai", args)
+        with pytest.raises(ConfigError, match="refused the API key"):
+            JudgeEngine(judge).run("extract", [{"text": f"He nods {i} times."} for i in range(20)])
+        time.sleep(0.2)
+        assert server.count <= 4  # the other questions were never sent
