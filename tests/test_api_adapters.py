@@ -390,8 +390,8 @@ def test_fecbench_run_records_the_clip_that_fails_after_its_last_try(tmp_path: P
     assert "api_key" not in spec["model"]["args"] and spec["model"]["args"]["base_url"] == server.base_url
     assert spec["model"]["loaded"]["model"] == "gpt-4o-2024-08-06"
     assert spec["model"]["loaded"]["client"].startswith("openai ")
-    for path in (tmp_path / "run").iterdir():
-        assert OPENAI_KEY.encode() not in path.read_bytes(), path.name
+    for path in (tmp_path / "run").rglob("*"):  # thumbs/ too
+        assert not path.is_file() or OPENAI_KEY.encode() not in path.read_bytes(), path.name
     assert OPENAI_KEY not in done.stdout + done.stderr
 
 
