@@ -151,9 +151,18 @@ def import_factory(path: str) -> Any:
     return getattr(importlib.import_module(module_name), attr)
 
 
-def check_requirements(entry: RegisteredAdapter, missing: list[str] | None = None) -> None:
-    """Raise :class:`MissingDependencyError` with the pip command when the adapter's dependencies are missing."""
-    missing = entry.missing_requirements() if missing is None else missing
+def missing_here(entry: RegisteredAdapter, model_env: ModelEnv | None) -> list[str]:
+    """The adapter's missing requirements that this process must have: with a model environment, the model's own
+    (the wrapped adapter's, for a wrapper) are that environment's business, checked by its worker."""
+    missing = entry.missing_requirements()
+    if model_env is None:
+        return missing
+    theirs = (entry.inner or entry).spec.requires
+    return [m for m in missing if m not in theirs]
+
+
+def check_requirements(entry: RegisteredAdapter, missing: list[str]) -> None:
+    """Raise :class:`MissingDependencyError` with the pip command when ``missing`` names any dependency."""
     if missing:
         raise MissingDependencyError(
             f"model {entry.spec.name!r} needs {', '.join(missing)}, which is not installed: {entry.spec.install_hint}"
@@ -163,15 +172,10 @@ def check_requirements(entry: RegisteredAdapter, missing: list[str] | None = Non
 def preflight(entry: RegisteredAdapter, model_args: dict[str, Any], model_env: ModelEnv | None = None) -> None:
     """What can be checked in seconds, without importing the model, before a run creates its folder.
 
-    Its dependencies are installed (with ``model_env``, the model's own are that environment's business, checked by
-    its worker), and the checkpoint it will load is a local folder or a hub id the hub has (or the local cache,
-    offline): :func:`fecbench.checkpoints.resolve_checkpoint`.
+    Its dependencies are installed (:func:`missing_here`), and the checkpoint it will load is a local folder or a
+    hub id the hub has (or the local cache, offline): :func:`fecbench.checkpoints.resolve_checkpoint`.
     """
-    missing = entry.missing_requirements()
-    if model_env is not None:
-        inner = entry.inner.spec.requires if entry.inner is not None else entry.spec.requires
-        missing = [m for m in missing if m not in inner]
-    check_requirements(entry, missing)
+    check_requirements(entry, missing_here(entry, model_env))
     arg = entry.spec.checkpoint_arg
     if arg is None:
         return
@@ -204,29 +208,25 @@ def load_adapter(name: str, model_args: dict[str, Any], model_env: ModelEnv | No
 
 def instantiate(entry: RegisteredAdapter, model_args: dict[str, Any]) -> Adapter:
     """Construct a registered (not composed) adapter here: requirements, import, arguments, then the constructor."""
-    name = entry.spec.name
-    factory = _import_checked(entry, name, entry.missing_requirements())
-    _check_model_args(name, factory, model_args)
+    factory = _import_checked(entry, entry.missing_requirements())
+    _check_model_args(entry.spec.name, factory, model_args)
     adapter: Adapter = factory(**model_args)
     return adapter
 
 
-def _import_checked(entry: RegisteredAdapter, name: str, missing: list[str]) -> Any:
+def _import_checked(entry: RegisteredAdapter, missing: list[str]) -> Any:
     check_requirements(entry, missing)
     try:
         return import_factory(entry.spec.factory)
     except ImportError as exc:
         hint = f": {entry.spec.install_hint}" if entry.spec.install_hint else ""
-        raise MissingDependencyError(f"model {name!r} cannot be imported ({exc}){hint}") from exc
+        raise MissingDependencyError(f"model {entry.spec.name!r} cannot be imported ({exc}){hint}") from exc
 
 
 def _load_composed(entry: RegisteredAdapter, model_args: dict[str, Any], model_env: ModelEnv | None) -> Adapter:
     """Load the inner adapter with its own arguments, then the wrapper around it with the prefixed ones."""
     assert entry.inner is not None
-    missing = entry.missing_requirements()
-    if model_env is not None:  # the inner adapter's requirements are the model environment's business
-        missing = [m for m in missing if m not in entry.inner.spec.requires]
-    factory = _import_checked(entry, entry.spec.name, missing)
+    factory = _import_checked(entry, missing_here(entry, model_env))
     wrapper_args, inner_args = split_wrapper_args(entry.spec.name, model_args)
     prefix = entry.spec.name.partition(":")[0]
     params = inspect.signature(factory).parameters
