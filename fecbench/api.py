@@ -13,7 +13,7 @@ from fecbench.data.roots import VideoRoots
 from fecbench.data.selection import resolve_annotations, select_clips
 from fecbench.errors import ConfigError
 from fecbench.model_env.recipe import environment_listing
-from fecbench.plugins import RegisteredAdapter, get_adapter, preflight, unique_adapters
+from fecbench.plugins import RegisteredAdapter, get_adapter, listing_row, preflight, unique_adapters
 from fecbench.prompts import DEFAULT_INSTRUCTION
 from fecbench.runner.outputs import RunResult
 from fecbench.runner.spec import (
@@ -288,28 +288,17 @@ def list_models() -> list[RegisteredAdapter]:
 
 def model_listing() -> list[dict[str, Any]]:
     """What ``fecbench models`` shows, as plain data: one dict per adapter, dependencies checked without importing."""
-    rows = []
-    for entry in unique_adapters():
-        spec = entry.spec
-        missing = entry.missing_requirements()
-        rows.append(
-            {
-                "name": spec.name,
-                "aliases": list(spec.aliases),
-                "provider": entry.provider,
-                "provider_version": entry.provider_version,
-                "default_checkpoint": spec.default_checkpoint,
-                "default_frames": spec.default_frames,
-                "requires": list(spec.requires),
-                "missing": missing,
-                "dependencies_ok": not missing,
-                "install_hint": spec.install_hint if missing else None,
-                "summary": spec.summary,
-                "factory": spec.factory,
-                **environment_listing(spec.name, spec.recipe),
-            }
-        )
-    return rows
+    return [
+        {
+            **listing_row(
+                entry,
+                default_checkpoint=entry.spec.default_checkpoint,
+                default_frames=entry.spec.default_frames,
+            ),
+            **environment_listing(entry.spec.name, entry.spec.recipe),
+        }
+        for entry in unique_adapters()
+    ]
 
 
 def judge_listing() -> list[dict[str, Any]]:

@@ -47,7 +47,32 @@ class RegisteredAdapter:
 
     def missing_requirements(self) -> list[str]:
         """Import names of ``spec.requires`` that cannot be found (checked without importing them)."""
-        return [name for name in self.spec.requires if importlib.util.find_spec(name) is None]
+        return missing_imports(self.spec.requires)
+
+
+def missing_imports(names: tuple[str, ...]) -> list[str]:
+    """The import names that cannot be found, checked without importing them (so listings stay light)."""
+    return [name for name in names if importlib.util.find_spec(name) is None]
+
+
+def listing_row(entry: Any, **fields: Any) -> dict[str, Any]:
+    """One plugin's row in a listing (``fecbench models``, ``fecbench judges``): the fields every registration
+    has, with the kind's own ``fields`` after its provider; dependencies are checked without importing."""
+    spec = entry.spec
+    missing = entry.missing_requirements()
+    return {
+        "name": spec.name,
+        "aliases": list(spec.aliases),
+        "provider": entry.provider,
+        "provider_version": entry.provider_version,
+        **fields,
+        "requires": list(spec.requires),
+        "missing": missing,
+        "dependencies_ok": not missing,
+        "install_hint": spec.install_hint if missing else None,
+        "summary": spec.summary,
+        "factory": spec.factory,
+    }
 
 
 @lru_cache(maxsize=None)  # noqa: UP033 - functools.cache is 3.9+; the model worker may run on 3.8

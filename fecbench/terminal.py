@@ -21,6 +21,14 @@ out = Console()
 err = Console(stderr=True)
 
 
+def _print_section(title: str, lines: list[str]) -> None:
+    """A heading and its indented lines under a listing (commands to paste: printed as plain text); nothing if empty."""
+    if lines:
+        out.print(title)
+        for line in lines:
+            out.print(f"  {line}", soft_wrap=True, highlight=False, markup=False)
+
+
 def print_model_table(rows: list[dict[str, Any]]) -> None:
     """One row per adapter, narrow enough for an 80-column terminal; install hints below, unwrapped to copy."""
     table = Table("name", "provider", "default checkpoint", "dependencies")
@@ -49,14 +57,8 @@ def print_model_table(rows: list[dict[str, Any]]) -> None:
         provider = f"{row['provider']} {row['provider_version']}"
         table.add_row(row["name"], provider, row["default_checkpoint"] or "-", dependencies)
     out.print(table)
-    if hints:
-        out.print("To install what is missing:")
-        for hint in hints:
-            out.print(f"  {hint}", soft_wrap=True, highlight=False, markup=False)
-    if own_env:
-        out.print("Run in an environment of their own (create it, then pass the --model-env it prints):")
-        for line in own_env:
-            out.print(f"  {line}", soft_wrap=True, highlight=False, markup=False)
+    _print_section("To install what is missing:", hints)
+    _print_section("Run in an environment of their own (create it, then pass the --model-env it prints):", own_env)
     out.print("More: fecbench models --verbose (aliases, frames, summaries), --json", highlight=False)
 
 
@@ -98,10 +100,7 @@ def print_judge_table(rows: list[dict[str, Any]]) -> None:
         provider = f"{row['provider']} {row['provider_version']}"
         table.add_row(row["name"], provider, ", ".join(row["tasks"]), row["default_model"] or "-", dependencies)
     out.print(table)
-    if hints:
-        out.print("To install what is missing:")
-        for hint in hints:
-            out.print(f"  {hint}", soft_wrap=True, highlight=False, markup=False)
+    _print_section("To install what is missing:", hints)
     out.print("More: fecbench judges --verbose (aliases, requirements, summaries), --json", highlight=False)
 
 

@@ -7,14 +7,20 @@ judge module; :func:`load_judge` imports only the one asked for.
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
 from dataclasses import dataclass
 from typing import Any
 
 from fecbench.errors import ConfigError, MissingDependencyError, UnknownPluginError
 from fecbench.judges.base import TASKS, Judge, JudgeSpec
-from fecbench.plugins import import_factory, parse_model_args, plugin_manager, provider_of
+from fecbench.plugins import (
+    import_factory,
+    listing_row,
+    missing_imports,
+    parse_model_args,
+    plugin_manager,
+    provider_of,
+)
 
 
 @dataclass(frozen=True)
@@ -27,7 +33,7 @@ class RegisteredJudge:
 
     def missing_requirements(self) -> list[str]:
         """Import names of ``spec.requires`` that cannot be found (checked without importing them)."""
-        return [name for name in self.spec.requires if importlib.util.find_spec(name) is None]
+        return missing_imports(self.spec.requires)
 
 
 def registered_judges() -> dict[str, RegisteredJudge]:
@@ -61,27 +67,10 @@ def unique_judges() -> list[RegisteredJudge]:
 
 def judge_listing() -> list[dict[str, Any]]:
     """One flat dict per judge (aliases folded): what ``fecbench judges`` shows; nothing is imported."""
-    rows = []
-    for entry in unique_judges():
-        spec = entry.spec
-        missing = entry.missing_requirements()
-        rows.append(
-            {
-                "name": spec.name,
-                "aliases": list(spec.aliases),
-                "provider": entry.provider,
-                "provider_version": entry.provider_version,
-                "default_model": spec.default_model,
-                "tasks": list(spec.tasks),
-                "requires": list(spec.requires),
-                "missing": missing,
-                "dependencies_ok": not missing,
-                "install_hint": spec.install_hint if missing else None,
-                "summary": spec.summary,
-                "factory": spec.factory,
-            }
-        )
-    return rows
+    return [
+        listing_row(entry, default_model=entry.spec.default_model, tasks=list(entry.spec.tasks))
+        for entry in unique_judges()
+    ]
 
 
 def get_judge(name: str) -> RegisteredJudge:
