@@ -18,11 +18,12 @@ Per setting and concurrency it prints the median, over ``--repeats`` alternating
   the judge phase alone;
 - the server's mean (time-weighted) and largest number of requests in flight;
 - CPU milliseconds per answered request, in the scoring process (in brackets: its kernel share,
-  loopback TCP is charged to the process that sends) and in the server.
+  loopback TCP is charged to the process that sends) and in the server; and the CPU seconds of the
+  scoring's child process (CIDEr-D and ROUGE-L, from 200 clips on), which runs beside the judge.
 
-``--bare`` adds, per concurrency, a control that is not fecbench: as many threads as the
-concurrency sending the same number of extraction requests through the same client call
-(``client.post``), nothing else. Its ratio is what this machine, under the load of the moment,
+``--bare`` adds, per concurrency, a control that is not fecbench: as many asyncio tasks as the
+concurrency sending the same number of extraction requests through the same client set-up
+(``AsyncOpenAI.post``), nothing else. Its ratio is what this machine, under the load of the moment,
 allows any Python client; fecbench's ratio over it is fecbench's own cost.
 
     python bench/judge_throughput.py [--clips 800] [--concurrency 8 32 128] [--repeats 3] [--latency 0.2] [--bare]
@@ -95,6 +96,7 @@ def one_run(
     )
     wall, after = time.perf_counter() - start, os.times()
     user, system = after.user - before.user, after.system - before.system
+    child = after.children_user + after.children_system - before.children_user - before.children_system
     server = endpoint.call("GET", "stats")
     failed = scores["judge"]["clips_failed"]
     if failed:
@@ -112,36 +114,61 @@ def one_run(
         "max_in_flight": server["max_in_flight"],
         "client_ms": 1000 * (user + system) / answered,
         "client_sys_ms": 1000 * system / answered,
+        "child_s": child,
         "server_ms": 1000 * server["cpu_s"] / answered,
     }
 
 
 def bare_run(endpoint: LoopbackEndpoint, texts: list[str], requests: int, concurrency: int) -> dict[str, float]:
-    """The control: ``concurrency`` threads sending ``requests`` extraction requests, nothing else."""
-    from concurrent.futures import ThreadPoolExecutor
+    """The control: ``concurrency`` asyncio tasks sending ``requests`` extraction requests, nothing else.
+
+    Same client set-up as the ``openai`` judge's (``AsyncOpenAI`` clients of ``REQUESTS_PER_CLIENT``
+    connections taken in turn, ``client.post``), no parsing beyond reading the answer's text."""
+    import asyncio
+    import itertools
+    import math
 
     import httpx2
     import openai
 
+    from fecbench.judges.openai_judge import REQUESTS_PER_CLIENT
     from fecbench.judges.prompts import load_prompts
 
     prompts = load_prompts()
     bodies = [{"model": "bench", "messages": prompts.render("extract", {"text": t}), "temperature": 0} for t in texts]
-    limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=concurrency)
-    client = openai.OpenAI(
-        base_url=endpoint.base_url, api_key="k", max_retries=0, http_client=openai.DefaultHttpx2Client(limits=limits)
-    )
 
-    def send(index: int) -> None:
-        response = client.post("/chat/completions", body=bodies[index % len(bodies)], cast_to=httpx2.Response)
-        json.loads(response.content)["choices"][0]["message"]["content"]
+    async def run() -> float:
+        count = math.ceil(concurrency / REQUESTS_PER_CLIENT)
+        per_client = math.ceil(concurrency / count)
+        limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=per_client)
+        tls = httpx2.create_ssl_context()
+        clients = [
+            openai.AsyncOpenAI(
+                base_url=endpoint.base_url,
+                api_key="k",
+                max_retries=0,
+                http_client=openai.DefaultAsyncHttpx2Client(limits=limits, verify=tls),
+            )
+            for _ in range(count)
+        ]
+        turn = itertools.cycle(clients)
+        numbers = iter(range(requests))
+
+        async def sender() -> None:
+            for index in numbers:
+                body = bodies[index % len(bodies)]
+                response = await next(turn).post("/chat/completions", body=body, cast_to=httpx2.Response)
+                json.loads(response.content)["choices"][0]["message"]["content"]
+
+        start = time.perf_counter()
+        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        wall = time.perf_counter() - start
+        for client in clients:
+            await client.close()
+        return wall
 
     endpoint.call("POST", "reset")
-    start = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(send, range(requests)))
-    wall = time.perf_counter() - start
-    client.close()
+    wall = asyncio.run(run())
     server = endpoint.call("GET", "stats")
     ideal = server["latency_sum_s"] / concurrency
     return {"ratio": wall / ideal, "mean_in_flight": server["mean_in_flight"], "answered": server["answered"]}
@@ -198,7 +225,7 @@ def main() -> None:
         print("\nmedian [min-max] over runs:")
         print(
             "setting  conc  ratio                span ratio           mean in flight        max   "
-            "client ms/req (kernel)  server ms/req"
+            "client ms/req (kernel)  server ms/req  n-gram child s"
         )
         for (setting, concurrency), runs in results.items():
             pick = {name: [r[name] for r in runs] for name in runs[0]}
@@ -206,7 +233,7 @@ def main() -> None:
                 f"{setting:<8} {concurrency:>4}  {summary(pick['ratio']):<20} {summary(pick['span_ratio']):<20} "
                 f"{summary(pick['mean_in_flight']):<21} {max(pick['max_in_flight']):>4.0f}  "
                 f"{statistics.median(pick['client_ms']):>13.2f} ({statistics.median(pick['client_sys_ms']):.2f})  "
-                f"{statistics.median(pick['server_ms']):>13.2f}"
+                f"{statistics.median(pick['server_ms']):>13.2f}  {statistics.median(pick['child_s']):>14.2f}"
             )
         for concurrency, runs in bare_results.items():
             ratios = [r["ratio"] for r in runs]

@@ -181,9 +181,19 @@ class _ClipFlow:
 def judge_clips(engine: JudgeEngine, clips: list[ClipText], *, rate: bool) -> dict[str, JudgedClip]:
     """Every judge task the metrics need over ``clips``, pipelined per clip; per clip id, the verdicts and metrics."""
     judged = {c.id: JudgedClip() for c in clips}
+    flows: list[_ClipFlow] = []
     with engine.session() as session:
-        flows = [_ClipFlow(session, clip, i, judged[clip.id], rate) for i, clip in enumerate(clips)]
-        session.wait_idle()  # answers' callbacks ask the follow-up questions, so this runs to the end
+        waiting = iter(enumerate(clips))
+
+        def next_clip() -> bool:
+            """Start the next clip's questions (the judge asks for them as its queue runs low)."""
+            position, clip = next(waiting, (-1, None))
+            if clip is None:
+                return False
+            flows.append(_ClipFlow(session, clip, position, judged[clip.id], rate))
+            return True
+
+        session.wait_idle(next_clip)  # answers' callbacks ask the follow-up questions, so this runs to the end
     unfinished = [flow.clip.id for flow in flows if not flow.finished]
     if unfinished:
         raise RuntimeError(f"judging left {len(unfinished)} clips unfinished (first: {unfinished[0]})")

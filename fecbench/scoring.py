@@ -76,6 +76,7 @@ from fecbench.metrics.events import (
     vcgpt_entries,
 )
 from fecbench.metrics.ngram import score_ngram
+from fecbench.metrics.ngram_child import score_ngram_in_child
 from fecbench.runner.folder_lock import hold_run_folder
 from fecbench.runner.outputs import (
     CLIP_SCORES,
@@ -94,6 +95,10 @@ if TYPE_CHECKING:
 SCORES_VERSION = 2
 DEFAULT_JUDGE = "lexical"
 VCGPT_PREFIX = "vcgpt_"
+# From this many clips on, CIDEr-D and ROUGE-L are computed in a child process (metrics/ngram_child.py):
+# 800 clips take ~2 s of CPU that a thread would take from the judge's requests (the GIL); a child
+# starts in ~0.2 s, more than fewer clips' metrics take.
+NGRAM_CHILD_MIN_CLIPS = 200
 
 __all__ = ["DEFAULT_JUDGE", "SCORES_VERSION", "judge_clips", "score_run"]
 
@@ -212,7 +217,8 @@ def _score_held(
     per_clip: dict[str, dict[str, Any]] = {str(r["id"]): {} for r in ok}
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fecbench-ngram") as background:
         # CIDEr-D and ROUGE-L need no judge: computed while the judge's requests are out.
-        ngram_job = background.submit(score_ngram, refs, preds, bootstrap=bootstrap, seed=seed) if ok else None
+        ngram = score_ngram_in_child if len(ok) >= NGRAM_CHILD_MIN_CLIPS else score_ngram
+        ngram_job = background.submit(ngram, refs, preds, bootstrap=bootstrap, seed=seed) if ok else None
         judged: dict[str, JudgedClip] = {}
         judge_metrics: dict[str, Any] = {}
         judge_record = None

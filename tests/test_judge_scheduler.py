@@ -11,26 +11,31 @@ from __future__ import annotations
 import inspect
 import json
 import math
+import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from chat_server import ChatRequest, Reply, raw, running_chat_server, status
-from conftest import TEST_PLUGINS
+from conftest import TEST_PLUGINS, fec_bench_captions
 
-from fecbench import api
+from fecbench import api, scoring
 from fecbench.errors import ConfigError
 from fecbench.judges.cache import VerdictCache
+from fecbench.judges.chat import ChatJudge, Messages
 from fecbench.judges.engine import JudgeEngine
 from fecbench.judges.openai_judge import OpenAIJudge
 from fecbench.judges.registry import load_judge
 from fecbench.judges.scheduler import EndpointUnreachable, seconds_until_stopped
+from fecbench.metrics.ngram import score_ngram
+from fecbench.metrics.ngram_child import score_ngram_in_child
 
 pytest.importorskip("openai")
 
@@ -305,3 +310,121 @@ def test_a_refused_key_stops_the_scheduled_job_at_once(rules_answer: Handler) ->
             JudgeEngine(judge).run("extract", [{"text": f"He nods {i} times."} for i in range(20)])
         time.sleep(0.2)
         assert server.count <= 4  # the other questions were never sent
+
+
+# -- one event loop: clients, the feed, judges that only block -------------------------------------
+
+
+def test_requests_spread_over_several_clients_still_fill_every_slot(
+    predictions, tmp_path: Path, rules_answer: Handler
+) -> None:
+    """40 slots are 3 asyncio clients of at most 14 connections each: the endpoint still sees 40 at once."""
+
+    def answer(request: ChatRequest) -> Reply:
+        return Reply(content=rules_answer(request), delay=0.3)
+
+    with running_chat_server(answer) as server:
+        scores = score(predictions, tmp_path / "run", server.base_url, concurrency=40)
+        assert server.max_in_flight == 40
+    assert scores["judge"]["clips_failed"] == {} and judge_calls(scores) == server.count
+
+
+def test_the_first_requests_go_out_before_the_last_questions_exist(rules_answer: Handler) -> None:
+    """The feed is asked for more only as the queue runs low: with 2 slots, 4 questions wait ahead."""
+    fed: list[int] = []
+    fed_when_asked: list[int] = []
+
+    def answer(request: ChatRequest) -> str:
+        fed_when_asked.append(len(fed))
+        return rules_answer(request)
+
+    texts = [f"He nods {i} times." for i in range(30)]
+    with running_chat_server(answer) as server:
+        judge = load_judge("openai", {**FAST, "base_url": server.base_url, "max_concurrency": 2})
+        engine = JudgeEngine(judge)
+        pending = []
+        with engine.session() as session:
+
+            def feed() -> bool:
+                if len(fed) == len(texts):
+                    return False
+                index = len(fed)
+                fed.append(index)
+                pending.append(session.submit("extract", {"text": texts[index]}, priority=index))
+                return True
+
+            session.wait_idle(feed)
+    assert [p.result()["events"] for p in pending] == [[f"he nods {i} times"] for i in range(30)]
+    assert server.count == 30
+    assert fed_when_asked[0] <= 6  # at the first request: 2 in flight, 2 per slot queued, 24 not asked yet
+    assert sum(n < len(texts) for n in fed_when_asked) >= 20  # most requests went out while it still fed
+
+
+class BlockingJudge(ChatJudge):
+    """A plugin judge that only implements the blocking ``complete`` (one HTTP request with urllib)."""
+
+    backend = "blocking-http"
+
+    def __init__(self, base_url: str, **settings: Any) -> None:
+        super().__init__(model="judge-model", **settings)
+        self.base_url = base_url
+
+    def complete(self, messages: Messages) -> str:
+        body = json.dumps({"model": self.model, "messages": messages}).encode()
+        request = urllib.request.Request(
+            f"{self.base_url}/chat/completions", data=body, headers={"content-type": "application/json"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return str(json.loads(response.read())["choices"][0]["message"]["content"])
+
+
+def test_a_judge_that_only_blocks_runs_on_its_own_threads_with_every_slot_used(rules_answer: Handler) -> None:
+    def answer(request: ChatRequest) -> Reply:
+        return Reply(content=rules_answer(request), delay=0.2)
+
+    with running_chat_server(answer) as server:
+        judge = BlockingJudge(server.base_url, max_concurrency=5)
+        assert judge.request_slots == 5
+        results = JudgeEngine(judge).run("extract", [{"text": f"She smiles {i} times."} for i in range(20)])
+        assert server.max_in_flight == 5
+    assert results == [{"events": [f"she smiles {i} times"]} for i in range(20)]
+
+
+def test_ngram_metrics_in_a_child_process_equal_those_computed_here() -> None:
+    captions = list(fec_bench_captions().values())[:40]
+    refs = {str(i): caption for i, caption in enumerate(captions)}
+    preds = {str(i): captions[(i + 1) % 40] for i in range(40)}
+    here = json.loads(json.dumps(score_ngram(refs, preds, bootstrap=50, seed=3)))
+    assert score_ngram_in_child(refs, preds, bootstrap=50, seed=3) == here
+    with pytest.raises(KeyError, match=r"no reference for clip ids \['0', '1', '10'"):  # raised as it is here
+        score_ngram_in_child({}, preds, bootstrap=0)
+    with pytest.raises(ValueError, match="no predictions to score"):
+        score_ngram_in_child(refs, {}, bootstrap=0)
+
+
+def test_scoring_many_clips_uses_the_child_and_gives_the_same_scores(
+    tmp_path: Path, fec_bench_test_json: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = json.loads(fec_bench_test_json.read_text())[:12]
+    annotations = tmp_path / "annotations.json"
+    annotations.write_text(json.dumps(records))
+    rows = [{"id": r["id"], "prediction": records[(i + 1) % len(records)]["caption"]} for i, r in enumerate(records)]
+    path = tmp_path / "predictions.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+
+    def ngram_scores(folder: str) -> dict[str, Any]:
+        scores = api.score(path, annotations=annotations, out=tmp_path / folder, judge=None, bootstrap=20)
+        return {name: scores["metrics"][name] for name in ("cider", "rouge_l")}
+
+    here = ngram_scores("here")
+    monkeypatch.setattr(scoring, "NGRAM_CHILD_MIN_CLIPS", 1)
+    children_before = _children_started()
+    in_child = ngram_scores("child")
+    assert _children_started() > children_before  # the child really ran
+    assert in_child == here
+
+
+def _children_started() -> float:
+    """CPU seconds of this process's finished children (grows when a child process ran)."""
+    times = os.times()
+    return times.children_user + times.children_system

@@ -17,7 +17,11 @@ bug) stops the whole job.
 
 Backends implement :meth:`ChatJudge.complete` (one conversation). A backend that only does that
 (an HTTP endpoint) is driven one request at a time by the engine's scheduler, ``max_concurrency``
-in flight across every task of a scoring job (:mod:`fecbench.judges.scheduler`); in-process
+in flight across every task of a scoring job (:mod:`fecbench.judges.scheduler`), from one event
+loop: a backend that can send requests without a thread each overrides
+:meth:`ChatJudge.complete_async` (the ``openai`` judge does: one asyncio client instead of 128
+threads contending for one connection pool, which is what a small machine runs out of first);
+otherwise :meth:`ChatJudge.complete` runs on a pool of ``max_concurrency`` threads. In-process
 backends override :meth:`ChatJudge.complete_batch` to generate a whole batch at once, and
 :meth:`ChatJudge.solve` then works in rounds.
 """
@@ -25,6 +29,7 @@ backends override :meth:`ChatJudge.complete_batch` to generate a whole batch at 
 from __future__ import annotations
 
 import abc
+import asyncio
 import random
 import time
 from collections.abc import Sequence
@@ -175,6 +180,22 @@ class ChatJudge(Judge):
         call (it implements :meth:`complete` only); None when it generates whole batches itself."""
         return self.max_concurrency if type(self).complete_batch is ChatJudge.complete_batch else None
 
+    # -- requests from an event loop (the scheduler's request mode) ------------------------------
+
+    async def start_requests(self) -> None:
+        """Called in the scheduler's event loop before its first :meth:`complete_async` (open clients here)."""
+        self._threads = ThreadPoolExecutor(self.max_concurrency, thread_name_prefix="fecbench-judge")
+
+    async def complete_async(self, messages: Messages) -> str:
+        """:meth:`complete` from the event loop; this default runs it on one of ``max_concurrency`` threads."""
+        return await asyncio.get_running_loop().run_in_executor(self._threads, self.complete, messages)
+
+    async def finish_requests(self) -> None:
+        """Called in the scheduler's event loop after its last request (close clients here)."""
+        threads = getattr(self, "_threads", None)
+        if threads is not None:
+            threads.shutdown(wait=False, cancel_futures=True)
+
     # -- one item, one try at a time (the scheduler drives these) ---------------------------------
 
     def start(self, task: str, inputs: dict[str, Any]) -> Conversation:
@@ -188,6 +209,15 @@ class ChatJudge(Judge):
         """One try: the answer, an item error (as a value), or a :class:`Fatal` wrapping what stops the job."""
         try:
             return self.complete(conversation.messages)
+        except _ITEM_ERRORS as exc:
+            return exc
+        except Exception as exc:  # a refused key, an unknown model, a bug: stops the job in the caller
+            return Fatal(exc)
+
+    async def ask_async(self, conversation: Conversation) -> str | Exception | Fatal:
+        """:meth:`ask` through :meth:`complete_async`."""
+        try:
+            return await self.complete_async(conversation.messages)
         except _ITEM_ERRORS as exc:
             return exc
         except Exception as exc:  # a refused key, an unknown model, a bug: stops the job in the caller

@@ -166,9 +166,13 @@ class JudgeSession:
                 verdict.add_done_callback(one_done)
         self._scheduler.run_until(lambda: left[0] == 0)
 
-    def wait_idle(self) -> None:
-        """Run the judge until no question is left (answers' callbacks may submit more meanwhile)."""
-        self._scheduler.run_until(self._scheduler.idle)
+    def wait_idle(self, feed: Callable[[], bool] | None = None) -> None:
+        """Run the judge until no question is left (answers' callbacks may submit more meanwhile).
+
+        ``feed()`` submits more questions when the judge is about to run out, returning False once it
+        has none left (see :meth:`JudgeScheduler.run_until <fecbench.judges.scheduler.JudgeScheduler.run_until>`).
+        """
+        self._scheduler.run_until(self._scheduler.idle, feed)
 
     def close(self) -> None:
         """Keep every verdict received in the cache and let the scheduler's threads go."""

@@ -6,9 +6,12 @@ their ``/v1``). The official ``openai`` client is used with its own retries off,
 :class:`~fecbench.judges.chat.ChatJudge` and the engine's scheduler alone decide what is retried,
 how long to wait and when an endpoint that does not answer stops the job.
 
-Requests go through the client's documented ``client.post(path, cast_to=httpx2.Response)``: the
-client still builds the URL (Azure deployments included), authenticates and turns HTTP errors and
-timeouts into its exceptions, but the response body is read here. That halves the client's CPU
+A scoring job's requests go through the asyncio client (``AsyncOpenAI``, one event loop keeps
+``max_concurrency`` requests in flight, :mod:`fecbench.judges.scheduler`); direct calls of
+:meth:`OpenAIJudge.complete` through the blocking one. Both use the client's documented
+``client.post(path, cast_to=httpx2.Response)``: the client still builds the URL (Azure
+deployments included), authenticates and turns HTTP errors and timeouts into its exceptions, but
+the response body is read here. That halves the client's CPU
 time per request (about 1 ms instead of 2 on the development machine), which is what a scoring
 job at ``--concurrency 128`` on a small machine runs out of, and lets a body that is not a chat
 completion (an HTML page with status 200, truncated JSON) be one more retryable fault.
@@ -20,8 +23,11 @@ A local server needs no key; one is sent only because the protocol wants a heade
 
 from __future__ import annotations
 
+import itertools
 import json
+import math
 import os
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from fecbench.errors import ConfigError, MissingDependencyError
@@ -34,6 +40,10 @@ INSTALL_HINT = "pip install 'fecbench[openai]'"
 DEFAULT_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 10.0  # a host that does not accept the connection is known dead sooner
 MAX_BODY_SHOWN = 200
+# Requests in flight per asyncio client: its connection pool scans every connection it holds on each
+# request and each answer (httpcore), so 128 requests through one pool cost ~0.5 ms each in the scan
+# alone; clients of 16 connections each, taken in turn, keep that scan short.
+REQUESTS_PER_CLIENT = 16
 
 
 class OpenAIJudge(ChatJudge):
@@ -85,17 +95,9 @@ class OpenAIJudge(ChatJudge):
         except ImportError as exc:
             raise MissingDependencyError(f"the openai judge needs the openai client: {INSTALL_HINT}") from exc
         self._openai = openai
-        self._response_type = httpx2.Response
+        self._httpx = httpx2
         self.seed = seed
         self.json_mode = bool(json_mode)
-        # Our retry loop owns retries; the client's would hide 429s and timeouts from it. Every
-        # request in flight keeps its connection (the client's default keeps 100).
-        limits = httpx2.Limits(max_connections=max(1000, max_concurrency), max_keepalive_connections=max_concurrency)
-        common = {
-            "timeout": httpx2.Timeout(self.timeout, connect=min(CONNECT_TIMEOUT, self.timeout)),
-            "max_retries": 0,
-            "http_client": openai.DefaultHttpx2Client(limits=limits),
-        }
         if azure_endpoint:
             key = api_key or os.environ.get("AZURE_OPENAI_API_KEY") or os.environ.get("OPENAI_API_KEY")
             version = api_version or os.environ.get("OPENAI_API_VERSION")
@@ -105,9 +107,11 @@ class OpenAIJudge(ChatJudge):
                 raise ConfigError("the openai judge on Azure needs api_version= (or OPENAI_API_VERSION)")
             self.api = "azure"
             self.base_url = str(azure_endpoint)
-            self.client = openai.AzureOpenAI(
-                azure_endpoint=self.base_url, api_version=str(version), api_key=str(key), **common
-            )
+            self._settings: dict[str, Any] = {
+                "azure_endpoint": self.base_url,
+                "api_version": str(version),
+                "api_key": str(key),
+            }
         else:
             self.api = "openai"
             self.base_url = base_url or os.environ.get("OPENAI_BASE_URL") or None
@@ -117,7 +121,28 @@ class OpenAIJudge(ChatJudge):
                     "the openai judge needs an API key for api.openai.com: set OPENAI_API_KEY or pass "
                     "--judge-args api_key=...; for a local server pass base_url=http://HOST:PORT/v1"
                 )
-            self.client = openai.OpenAI(api_key=str(key or LOCAL_PLACEHOLDER_KEY), base_url=self.base_url, **common)
+            self._settings = {"api_key": str(key or LOCAL_PLACEHOLDER_KEY), "base_url": self.base_url}
+        # Our retry loop owns retries; the client's would hide 429s and timeouts from it.
+        self._settings.update(
+            timeout=httpx2.Timeout(self.timeout, connect=min(CONNECT_TIMEOUT, self.timeout)), max_retries=0
+        )
+        self._client: Any = None  # made on first use: the scheduler only needs the asyncio ones
+        self._async_clients: list[Any] = []
+        self._next_client: Iterator[Any] = iter(())
+
+    def _limits(self, requests: int) -> Any:
+        """Every request in flight keeps its connection (the client's default keeps 100)."""
+        return self._httpx.Limits(max_connections=max(1000, requests), max_keepalive_connections=requests)
+
+    @property
+    def client(self) -> Any:
+        """The blocking client (``complete``: direct use, ``solve``)."""
+        if self._client is None:
+            openai = self._openai
+            factory = openai.AzureOpenAI if self.api == "azure" else openai.OpenAI
+            http_client = openai.DefaultHttpx2Client(limits=self._limits(self.max_concurrency))
+            self._client = factory(**self._settings, http_client=http_client)
+        return self._client
 
     @property
     def endpoint(self) -> str:
@@ -135,6 +160,43 @@ class OpenAIJudge(ChatJudge):
         }
 
     def complete(self, messages: Messages) -> str:
+        openai = self._openai
+        try:
+            response = self.client.post("/chat/completions", body=self._request(messages), cast_to=self._httpx.Response)
+            body = response.content
+        except (openai.APIConnectionError, openai.APIStatusError) as exc:  # timeouts are connection errors
+            raise self._client_error(exc) from exc
+        return self._content(response.status_code, body)
+
+    async def start_requests(self) -> None:
+        openai = self._openai
+        factory = openai.AsyncAzureOpenAI if self.api == "azure" else openai.AsyncOpenAI
+        count = math.ceil(self.max_concurrency / REQUESTS_PER_CLIENT)
+        limits = self._limits(math.ceil(self.max_concurrency / count))
+        tls = self._httpx.create_ssl_context()  # one for all: each takes ~25 ms to load the CA certificates
+        self._async_clients = [
+            factory(**self._settings, http_client=openai.DefaultAsyncHttpx2Client(limits=limits, verify=tls))
+            for _ in range(count)
+        ]
+        self._next_client = itertools.cycle(self._async_clients)
+
+    async def complete_async(self, messages: Messages) -> str:
+        openai = self._openai
+        try:
+            response = await next(self._next_client).post(
+                "/chat/completions", body=self._request(messages), cast_to=self._httpx.Response
+            )
+            body = response.content
+        except (openai.APIConnectionError, openai.APIStatusError) as exc:  # timeouts are connection errors
+            raise self._client_error(exc) from exc
+        return self._content(response.status_code, body)
+
+    async def finish_requests(self) -> None:
+        clients, self._async_clients = self._async_clients, []
+        for client in clients:
+            await client.close()
+
+    def _request(self, messages: Messages) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "messages": messages}
         if self.temperature is not None:
             request["temperature"] = self.temperature
@@ -144,17 +206,16 @@ class OpenAIJudge(ChatJudge):
             request["seed"] = self.seed
         if self.json_mode:
             request["response_format"] = {"type": "json_object"}
+        return request
+
+    def _client_error(self, exc: Any) -> Exception:
+        """A connection or status error of the client as what the retry loop acts on."""
         openai = self._openai
-        try:
-            response = self.client.post("/chat/completions", body=request, cast_to=self._response_type)
-            body = response.content
-        except openai.APITimeoutError as exc:
-            raise NoAnswer(f"no answer within {self.timeout:g} s") from exc
-        except openai.APIConnectionError as exc:
-            raise NoAnswer(f"cannot reach {self.endpoint}: {exc}") from exc
-        except openai.APIStatusError as exc:
-            raise self._status_error(exc) from exc
-        return self._content(response.status_code, body)
+        if isinstance(exc, openai.APITimeoutError):
+            return NoAnswer(f"no answer within {self.timeout:g} s")
+        if isinstance(exc, openai.APIConnectionError):
+            return NoAnswer(f"cannot reach {self.endpoint}: {exc}")
+        return self._status_error(exc)
 
     def _content(self, status: int, body: bytes) -> str:
         """The answer's text from a chat completion's JSON body; a body that is not one is a transient fault."""
@@ -187,4 +248,5 @@ class OpenAIJudge(ChatJudge):
         return RequestRejected(message)
 
     def close(self) -> None:
-        self.client.close()
+        if self._client is not None:
+            self._client.close()

@@ -8,12 +8,16 @@ as they become answerable, lowest priority value first (scoring uses the clip's 
 clip's follow-up questions overtake later clips' first ones), and runs them in one of two modes:
 
 - **requests** (a :class:`~fecbench.judges.chat.ChatJudge` that completes one conversation per
-  call, i.e. an HTTP endpoint): ``max_concurrency`` worker threads each take the next question
-  from the shared queue the moment their previous request is answered (no other thread has to
-  be scheduled in between), send it and hand the answer back; the calling thread settles answers
-  (parse, retry or verdict, cache) and asks the follow-up questions. A try that must be repeated
-  waits in a timer queue without holding a slot (``Retry-After`` and the backoff are honoured per
-  item), so the other items keep the endpoint full.
+  call, i.e. an HTTP endpoint): one asyncio event loop, run in the calling thread while it waits,
+  with ``max_concurrency`` senders; each takes the next question from the queue the moment its
+  previous request is answered, sends it (:meth:`~fecbench.judges.chat.ChatJudge.ask_async`) and
+  settles the answer (parse, retry or verdict, cache), whose callbacks ask the follow-up
+  questions. One thread does all of it, so nothing waits for a lock or for its turn at the GIL
+  (128 threads on one connection pool did, and could not keep 128 requests in flight on a small
+  machine). A try that must be repeated waits on a timer without holding a sender
+  (``Retry-After`` and the backoff are honoured per item), so the other items keep the endpoint
+  full. Questions can come from a feed (:meth:`JudgeScheduler.run_until`), taken as the queue runs
+  low, so the first requests go out before every clip's questions exist.
 - **batches** (any other judge: in-process models, rules, plugins): the calling thread gives the
   judge every ready item of one task per ``judge.solve`` call, so batch backends get the largest
   batches there are; their retries happen inside ``solve``.
@@ -27,12 +31,11 @@ in the verdict cache, so the same command run again continues where this one sto
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import heapq
 import logging
 import math
-import queue
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,8 +45,6 @@ from fecbench.judges.base import Judge, JudgeFailure
 from fecbench.judges.chat import ChatJudge, Conversation, Fatal, NoAnswer, Retry
 
 log = logging.getLogger(__name__)
-
-POLL_SECONDS = 0.5  # the longest the calling thread blocks at once (so Ctrl-C is seen)
 
 Result = dict[str, Any] | JudgeFailure
 
@@ -108,16 +109,20 @@ class JudgeScheduler:
         self.breaker = (
             Breaker(judge.max_unanswered, judge.endpoint, judge.timeout) if isinstance(judge, ChatJudge) else None
         )
-        self._ready: list[Job] = []  # a heap, shared with the workers under _lock
-        self._lock = threading.Condition()
-        self._delayed: list[tuple[float, int, Job]] = []
+        self._ready: list[Job] = []  # a heap
         self._seq = 0
-        self._in_flight = 0  # taken by a worker and not settled yet
+        self._in_flight = 0  # sent and not settled yet
+        self._retrying = 0  # waiting for their next try
         self._answered = 0
-        self._stopping = False
-        self._workers: list[threading.Thread] = []
-        self._outbox: queue.SimpleQueue[tuple[Job, Any]] = queue.SimpleQueue()
         self._error: BaseException | None = None
+        # request mode: one event loop, run in the caller's thread while it waits for answers
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._senders: list[asyncio.Task[None]] = []
+        self._idle_senders: collections.deque[asyncio.Future[None]] = collections.deque()
+        self._wake: asyncio.Future[None] | None = None
+        self._pump_task: asyncio.Task[None] | None = None
+        self._done: Callable[[], bool] = lambda: True
+        self._feed: Callable[[], bool] | None = None
 
     @property
     def mode(self) -> str:
@@ -128,47 +133,66 @@ class JudgeScheduler:
         if self._error is not None:
             raise RuntimeError("the judge scheduler stopped") from self._error
         self._seq += 1
-        job = Job(priority, self._seq, task, key, inputs)
-        if self.slots is not None:
-            assert isinstance(self.judge, ChatJudge)
-            job.conversation = self.judge.start(task, inputs)
-        self._queue(job)
+        self._queue(Job(priority, self._seq, task, key, inputs))
 
     def idle(self) -> bool:
-        """Nothing queued, waiting for a retry or in flight."""
-        with self._lock:
-            return not self._ready and not self._delayed and not self._in_flight
+        """Nothing queued, waiting for a retry or in flight, and nothing more to come from the feed."""
+        return not self._ready and not self._retrying and not self._in_flight and self._feed is None
 
-    def run_until(self, done: Callable[[], bool]) -> None:
-        """Work in the calling thread until ``done()``; raises what stops the job (breaker, bad key, bug)."""
+    def run_until(self, done: Callable[[], bool], feed: Callable[[], bool] | None = None) -> None:
+        """Work in the calling thread until ``done()``; raises what stops the job (breaker, bad key, bug).
+
+        ``feed()`` submits more questions and returns False when it has none left: in request mode it
+        is called whenever fewer than two questions per slot are queued, so the first requests go
+        out before the last clip's questions exist. In request mode, requests still in flight when
+        ``done()`` turns true wait for the next call (the event loop only runs inside this method)."""
         if self._error is not None:
             raise RuntimeError("the judge scheduler stopped") from self._error
+        self._feed = feed
         try:
-            while not done():
-                if self.slots is None:
+            if self.slots is None:
+                while feed is not None and feed():  # batch judges get the largest batches there are
+                    pass
+                self._feed = None
+                while not done():
                     self._run_batch()
-                else:
-                    self._run_requests()
+            elif not done():
+                loop = self._loop or self._open_loop()
+                self._pump_task = loop.create_task(self._pump(done))
+                loop.run_until_complete(self._pump_task)
         except BaseException as exc:
             self._error = exc
             self._stop()  # no request goes out after the job has stopped
             raise
 
     def close(self) -> None:
-        """Let the worker threads go (one still waiting for an answer ends when its request does)."""
+        """Cancel what is still in flight and let the judge close its connections."""
         self._stop()
-        self._workers.clear()
 
     def _stop(self) -> None:
-        with self._lock:
-            self._stopping = True
-            self._ready.clear()
-            self._lock.notify_all()
+        self._ready.clear()
+        loop, self._loop = self._loop, None
+        if loop is None or loop.is_closed():
+            return
+        try:
+            tasks = [*self._senders, *([self._pump_task] if self._pump_task is not None else [])]
+            for task in tasks:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*tasks, return_exceptions=True))
+            assert isinstance(self.judge, ChatJudge)
+            loop.run_until_complete(self.judge.finish_requests())
+        finally:
+            self._senders.clear()
+            self._pump_task = None
+            loop.close()
 
     def _queue(self, job: Job) -> None:
-        with self._lock:
-            heapq.heappush(self._ready, job)
-            self._lock.notify()
+        heapq.heappush(self._ready, job)
+        while self._idle_senders:  # one sender waiting for work takes it (when the loop runs next)
+            sender = self._idle_senders.popleft()
+            if not sender.done():
+                sender.set_result(None)
+                break
 
     # -- batch mode ----------------------------------------------------------------------------
 
@@ -176,10 +200,9 @@ class JudgeScheduler:
         if not self._ready:
             raise RuntimeError("judge scheduler: waiting for answers that no queued question will give")
         task = self._ready[0].task
-        with self._lock:
-            jobs = sorted(job for job in self._ready if job.task == task)
-            self._ready = [job for job in self._ready if job.task != task]
-            heapq.heapify(self._ready)
+        jobs = sorted(job for job in self._ready if job.task == task)
+        self._ready = [job for job in self._ready if job.task != task]
+        heapq.heapify(self._ready)
         results = self.judge.solve(task, [job.inputs for job in jobs])
         if len(results) != len(jobs):
             raise RuntimeError(f"judge {self.judge.backend!r} gave {len(results)} answers to {len(jobs)} questions")
@@ -189,71 +212,96 @@ class JudgeScheduler:
 
     # -- request mode --------------------------------------------------------------------------
 
-    def _run_requests(self) -> None:
-        assert self.slots is not None
-        self._start_workers()
-        now = time.monotonic()
-        with self._lock:
-            while self._delayed and self._delayed[0][0] <= now:
-                heapq.heappush(self._ready, heapq.heappop(self._delayed)[2])
-                self._lock.notify()
-            if not self._ready and not self._in_flight and not self._delayed:
-                raise RuntimeError("judge scheduler: waiting for answers that no queued question will give")
-            wait = POLL_SECONDS if not self._delayed else min(POLL_SECONDS, max(0.0, self._delayed[0][0] - now))
+    def _open_loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop the requests run on, the judge's connections opened, ``slots`` senders started."""
+        assert isinstance(self.judge, ChatJudge) and self.slots is not None
+        loop = asyncio.new_event_loop()
         try:
-            returned = [self._outbox.get(timeout=wait)]
-        except queue.Empty:
-            return
-        while True:  # everything else that has come back meanwhile
-            try:
-                returned.append(self._outbox.get_nowait())
-            except queue.Empty:
-                break
-        tripped: EndpointUnreachable | None = None
-        for job, answer in returned:
-            try:
-                self._settle(job, answer, count=tripped is None)
-            except EndpointUnreachable as exc:
-                tripped = exc  # the answers that did come back are still settled (and cached)
-        if tripped is not None:
-            raise tripped
+            loop.run_until_complete(self.judge.start_requests())
+        except BaseException:
+            loop.close()
+            raise
+        self._loop = loop
+        self._senders = [loop.create_task(self._send()) for _ in range(self.slots)]
+        return loop
 
-    def _settle(self, job: Job, answer: Any, *, count: bool = True) -> None:
-        with self._lock:
-            self._in_flight -= 1
+    async def _pump(self, done: Callable[[], bool]) -> None:
+        """Wait, with the senders running, until ``done()`` or a sender stops the job."""
+        self._done = done
+        loop = asyncio.get_running_loop()
+        self._top_up()
+        while not done():
+            if self._error is not None:
+                raise self._error
+            if self.idle():
+                raise RuntimeError("judge scheduler: waiting for answers that no queued question will give")
+            self._wake = loop.create_future()
+            await self._wake
+        self._wake = None
+
+    def _top_up(self) -> None:
+        """Take questions from the feed until two per slot are queued or it has none left."""
+        while self._feed is not None and len(self._ready) < 2 * (self.slots or 1):
+            if not self._feed():
+                self._feed = None
+
+    def _wake_pump(self) -> None:
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    async def _send(self) -> None:
+        """One sender: the next question, one request, the answer settled; again, until cancelled.
+
+        ``slots`` senders run at once, so the endpoint has that many requests from this job while
+        there are questions; a try that must wait for its retry holds no sender meanwhile."""
+        judge = self.judge
+        assert isinstance(judge, ChatJudge)
+        loop = asyncio.get_running_loop()
+        while True:
+            if self._feed is not None and len(self._ready) < self.slots:
+                try:
+                    self._top_up()
+                except Exception as exc:  # a bug in the feed: the job stops
+                    self._error = self._error or exc
+                    self._wake_pump()
+                    return
+            if not self._ready:
+                waiting = loop.create_future()
+                self._idle_senders.append(waiting)
+                await waiting
+                continue
+            job = heapq.heappop(self._ready)
+            self._in_flight += 1
+            try:
+                if job.conversation is None:  # rendered when sent, not when queued: the first request goes sooner
+                    job.conversation = judge.start(job.task, job.inputs)
+                answer = await judge.ask_async(job.conversation)
+                self._in_flight -= 1
+                self._settle(job, answer)
+            except Exception as exc:  # the breaker, a refused key, a bug in a callback: the job stops
+                self._error = self._error or exc
+                self._wake_pump()
+                return
+            if self._done() or self.idle():
+                self._wake_pump()
+
+    def _settle(self, job: Job, answer: Any) -> None:
         if isinstance(answer, Fatal):
             raise answer.exc
         assert self.breaker is not None and job.conversation is not None and isinstance(self.judge, ChatJudge)
-        if count:
-            self.breaker.record(answer, self._answered)
+        self.breaker.record(answer, self._answered)
         outcome = self.judge.settle(job.conversation, answer)
         if isinstance(outcome, Retry):
-            self._seq += 1
-            with self._lock:
-                heapq.heappush(self._delayed, (time.monotonic() + outcome.wait, self._seq, job))
+            self._retrying += 1
+            assert self._loop is not None
+            self._loop.call_later(outcome.wait, self._retry, job)
         else:
             self._answered += 1
             self.finish(job, outcome)
 
-    def _start_workers(self) -> None:
-        while len(self._workers) < (self.slots or 0):
-            worker = threading.Thread(target=self._work, name="fecbench-judge", daemon=True)
-            worker.start()
-            self._workers.append(worker)
-
-    def _work(self) -> None:
-        """A worker thread: the next question, one request, the answer (or error, as a value) back; again."""
-        assert isinstance(self.judge, ChatJudge)
-        while True:
-            with self._lock:
-                while not self._ready and not self._stopping:
-                    self._lock.wait()
-                if self._stopping:
-                    return
-                job = heapq.heappop(self._ready)
-                self._in_flight += 1
-            assert job.conversation is not None
-            self._outbox.put((job, self.judge.ask(job.conversation)))
+    def _retry(self, job: Job) -> None:
+        self._retrying -= 1
+        self._queue(job)
 
 
 def seconds_until_stopped(
