@@ -6,12 +6,16 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "fecbench"
-#: Only these may import fecbench.api: the CLI over it (cli.py and its command groups cli_judges.py,
-#: cli_results.py, cli_env.py), the package's lazy top-level names, and the conformance kit (which runs a
-#: real `fecbench run` the way a plugin author's test would). api.py itself imports its parts, the api_*.py
-#: modules, which are the API too: the rule covers them.
+#: Only these may import fecbench.api: the CLI over it (cli.py and its command groups cli_run.py, cli_models.py,
+#: cli_data.py, cli_leaderboard.py, cli_judges.py, cli_results.py, cli_env.py), the package's lazy top-level names,
+#: and the conformance kit (which runs a real `fecbench run` the way a plugin author's test would). api.py itself
+#: imports its parts, the api_*.py modules, which are the API too: the rule covers them.
 MAY_IMPORT_API = {
     "cli.py",
+    "cli_run.py",
+    "cli_models.py",
+    "cli_data.py",
+    "cli_leaderboard.py",
     "cli_judges.py",
     "cli_results.py",
     "cli_env.py",
