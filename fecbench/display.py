@@ -2,12 +2,6 @@
 
 from __future__ import annotations
 
-
-def format_score(value: float) -> str:
-    """Four decimals, or four significant digits for tiny values (CIDEr-D of short captions)."""
-    return f"{value:.4f}" if value == 0 or abs(value) >= 0.001 else f"{value:.3e}"
-
-
 #: decimals per metric scale: the Video-ChatGPT ratings (0 to 5) take two, every other metric three
 RATING_PREFIX = "vcgpt_"
 

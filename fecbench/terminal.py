@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from fecbench.display import format_metric, format_score
+from fecbench.display import format_metric
 
 if TYPE_CHECKING:
     from fecbench.compare import Comparison
@@ -247,9 +247,10 @@ def print_scores(scores: dict[str, Any]) -> None:
             unsupported.setdefault(metric["unsupported"], []).append(name)
             table.add_row(row_label, "-", "unsupported", "-", "-")
             continue
-        value = "-" if metric["value"] is None else format_score(metric["value"])
+        # at the metric's scale, as `compare` and the site write it (CIDEr-D 8.1e-26 reads 0.000)
+        value = "-" if metric["value"] is None else format_metric(name, metric["value"])
         low, high = metric["ci95"] or (None, None)
-        interval = "-" if low is None else f"[{format_score(low)}, {format_score(high)}]"
+        interval = "-" if low is None else f"[{format_metric(name, low)}, {format_metric(name, high)}]"
         failed = metric.get("n_failed", scores["n_failed"])
         table.add_row(row_label, value, interval, str(metric["n"]), f"[red]{failed}[/red]" if failed else "0")
     out.print(table)

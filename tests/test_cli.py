@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import TEST_PLUGINS
+from conftest import TEST_PLUGINS, fec_bench_test_json_path
 from import_probe import imported_by
 
 from fecbench import __version__
+from fecbench.display import format_metric
 
 
 def fecbench(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -88,3 +90,25 @@ def test_data_check_command(tmp_path: Path, clip_set: Path) -> None:
     assert ["SRCA", "3", "3", "0", "0", "3"] in rows
     assert ["SRCB", "3", "3", "0", "1", "2"] in rows
     assert "clip_001.mp4: empty file" in done.stdout
+
+
+def test_score_prints_every_number_at_its_metric_scale(tmp_path: Path) -> None:
+    """`fecbench score` writes its table as `compare` and the site do: three decimals, two for the ratings,
+    never scientific notation (a terse caption's CIDEr-D, about 1e-25, once read 8.134e-26)."""
+    clips = json.loads(fec_bench_test_json_path().read_text(encoding="utf-8"))[:20]
+    annotations, predictions = tmp_path / "test.json", tmp_path / "predictions.jsonl"
+    annotations.write_text(json.dumps(clips), encoding="utf-8")
+    terse = "The person smiles and then blinks."
+    predictions.write_text("".join(json.dumps({"id": c["id"], "prediction": terse}) + "\n" for c in clips))
+    env = {"FECBENCH_PLUGINS": "fecbench_test_judges", "PYTHONPATH": str(TEST_PLUGINS)}
+    args = ["--annotations", str(annotations), "--out", str(tmp_path / "run"), "--judge", "keyword"]
+    done = fecbench("score", str(predictions), *args, "--bootstrap", "200", env=env)
+    assert done.returncode == 0, done.stderr
+    scores = json.loads((tmp_path / "run" / "scores.json").read_text())["metrics"]
+    assert 0 < scores["cider"]["value"] < 1e-10 and "vcgpt_context" in scores  # a tiny value and a rating
+    rows = {r[0]: r[2:5] for r in (line.replace("│", " ").split() for line in done.stdout.splitlines()) if r}
+    for name, metric in scores.items():
+        low, high = (format_metric(name, bound) for bound in metric["ci95"])
+        assert rows[name] == [format_metric(name, metric["value"]), f"[{low},", f"{high}]"], (name, rows[name])
+    assert rows["cider"][0] == "0.000" and len(rows["vcgpt_context"][0].split(".")[1]) == 2
+    assert re.search(r"\d[eE][+-]?\d", done.stdout) is None  # no number in scientific notation

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sqlite3
@@ -11,10 +12,12 @@ from pathlib import Path
 
 import pytest
 from conftest import TEST_PLUGINS, make_clip_set
+from fecbench_leaderboard.runfolder import make_record
 
 from fecbench import api
 from fecbench.errors import ConfigError
 from fecbench.runner.shard import Shard
+from fecbench.runner.thumbs import THUMBS_DIR, copy_thumbnails, thumbnail_path
 
 SCORE = {"score": True, "judge": None, "bootstrap": 0}
 
@@ -179,3 +182,36 @@ def test_cli_shard_and_merge(clip_set: Path, tmp_path: Path) -> None:
         text=True,
     )
     assert again.returncode == 2 and "error: missing shard(s) 1/2" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_merge_carries_each_merged_clips_thumbnail_over(clip_set: Path, tmp_path: Path) -> None:
+    """The strips each shard wrote at run time (thumbs/) come along, so the merged run's page shows them."""
+    shards = run_shards("baseline", clip_set, tmp_path, 2, frames=4)
+    assert sorted(p.name for s in shards for p in (s / THUMBS_DIR).iterdir()) == [f"{i}.jpg" for i in range(7)]
+    (shards[0] / THUMBS_DIR / "not-a-clip.jpg").write_bytes(b"stray")  # in a shard folder, of no merged clip
+    merged = api.merge(shards, tmp_path / "merged", judge=None, bootstrap=0).run_dir
+    assert sorted(p.name for p in (merged / THUMBS_DIR).iterdir()) == [f"{i}.jpg" for i in range(7)]
+    for i in range(7):  # round-robin: clip i ran in shard i % 2
+        assert thumbnail_path(merged, str(i)).read_bytes() == thumbnail_path(shards[i % 2], str(i)).read_bytes()
+    record = make_record(merged)
+    shown = [*record.examples.worst, *record.examples.best]
+    assert shown
+    assert all(base64.b64decode(c.thumbnail or "") == thumbnail_path(merged, c.id).read_bytes() for c in shown)
+
+
+def test_copied_thumbnails_never_replace_another_clips(tmp_path: Path) -> None:
+    """Two clip ids can share a strip's file name (one id is the other's hashed name): the first keeps it."""
+    hashed = thumbnail_path(tmp_path, "a b").stem  # "a b" is unsafe in a file name: its strip gets this name
+    origins = {"a b": tmp_path / "s0", hashed: tmp_path / "s1", "kept": tmp_path / "s1", "none": tmp_path / "s1"}
+    for clip_id, data in (("a b", b"first"), (hashed, b"second"), ("kept", b"new")):
+        path = thumbnail_path(origins[clip_id], clip_id)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    merged = tmp_path / "merged"
+    thumbnail_path(merged, "kept").parent.mkdir(parents=True)
+    thumbnail_path(merged, "kept").write_bytes(b"old")  # already there: left as it is
+    assert copy_thumbnails(origins, merged) == 1
+    assert thumbnail_path(merged, hashed) == thumbnail_path(merged, "a b")
+    assert thumbnail_path(merged, "a b").read_bytes() == b"first"
+    assert thumbnail_path(merged, "kept").read_bytes() == b"old"
+    assert sorted(p.name for p in (merged / THUMBS_DIR).iterdir()) == sorted([f"{hashed}.jpg", "kept.jpg"])

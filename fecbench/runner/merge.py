@@ -29,13 +29,15 @@ from fecbench.runner.outputs import (
 from fecbench.runner.shard import Shard
 from fecbench.runner.spec import ExecutionSpec, RunSpec, SubsetSpec, identity_differences
 from fecbench.runner.store import ClipResult, RunStore
+from fecbench.runner.thumbs import copy_thumbnails
 
 #: Clip ids named in an error before "and N more".
 SHOWN = 10
 
 
 def merge_shards(shard_dirs: list[Path], output: Path) -> RunResult:
-    """Check the shards, write the merged run folder (``run.json``, ``store.sqlite``, ``predictions.jsonl``).
+    """Check the shards, write the merged run folder (``run.json``, ``store.sqlite``, ``predictions.jsonl``,
+    and the merged clips' thumbnail strips, ``thumbs/``).
 
     The shard folders are held while they are read (a shard still running is refused) and the output
     folder while it is written (:mod:`fecbench.runner.folder_lock`).
@@ -67,6 +69,7 @@ def _merge_held(shard_dirs: list[Path], output: Path) -> RunResult:
     selected = select_clips(data, base.subset.sources, base.subset.limit)
     selected_ids = {clip.id for clip in selected}
     merged: dict[str, ClipResult] = {}
+    origins: dict[str, Path] = {}  # clip id -> the shard folder that ran it
     for folder, shard in zip(shard_dirs, shards, strict=True):
         rows = {r.id: r for r in _stored_results(folder)}
         own = [clip.id for clip in shard.select(selected)]
@@ -84,6 +87,7 @@ def _merge_held(shard_dirs: list[Path], output: Path) -> RunResult:
                 "each clip must come from exactly one shard"
             )
         merged.update((clip_id, rows[clip_id]) for clip_id in own)
+        origins.update(dict.fromkeys(own, folder))
 
     spec = base.model_copy(deep=True)
     spec.subset = SubsetSpec(
@@ -104,6 +108,8 @@ def _merge_held(shard_dirs: list[Path], output: Path) -> RunResult:
         with RunStore(output) as store:
             store.copy_in(results)
         write_predictions(output, results)
+        # the strips the run's pages show (thumbs/), of the merged clips only, in annotation order
+        copy_thumbnails({clip.id: origins[clip.id] for clip in selected}, output)
     failed = [r for r in results if r.status != "ok"]
     return RunResult(
         run_dir=output,

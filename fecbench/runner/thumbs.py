@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -59,3 +61,29 @@ def write_thumbnail(run_dir: Path, clip_id: str, frames: np.ndarray) -> None:
         tmp.replace(path)
     except Exception as exc:  # a thumbnail is a convenience: never a reason to lose a clip
         log.warning("thumbnail of clip %s not written: %s", clip_id, exc)
+
+
+def copy_thumbnails(origins: Mapping[str, Path], run_dir: Path) -> int:
+    """Give ``run_dir`` the strip of each clip in ``origins`` (clip id -> the run folder that ran it); returns how
+    many were copied. ``fecbench merge`` joins shard folders this way.
+
+    A clip whose folder has no strip (a run with ``--no-thumbnails``) gets none. A strip already in ``run_dir``
+    is left as it is, as :func:`write_thumbnail` leaves it: two ids share a file name only when one id is the
+    other's hashed name, and then the first clip keeps it, as in a run. Best effort, like
+    :func:`write_thumbnail`: a strip that cannot be copied is logged, never raised.
+    """
+    copied = 0
+    for clip_id, source_dir in origins.items():
+        source, target = thumbnail_path(source_dir, clip_id), thumbnail_path(run_dir, clip_id)
+        if not source.is_file() or target.is_file():
+            continue
+        try:
+            target.parent.mkdir(exist_ok=True)
+            tmp = target.with_suffix(".tmp")
+            shutil.copyfile(source, tmp)
+            tmp.replace(target)
+        except OSError as exc:  # a thumbnail is a convenience: never a reason to fail the merge
+            log.warning("thumbnail of clip %s not copied: %s", clip_id, exc)
+            continue
+        copied += 1
+    return copied
