@@ -428,3 +428,21 @@ def _children_started() -> float:
     """CPU seconds of this process's finished children (grows when a child process ran)."""
     times = os.times()
     return times.children_user + times.children_system
+
+
+def test_scoring_works_when_called_from_a_running_event_loop(rules_answer: Handler) -> None:
+    """A notebook cell (or an async program) already runs an event loop in the calling thread."""
+    import asyncio
+
+    def answer(request: ChatRequest) -> Reply:
+        return Reply(content=rules_answer(request), delay=0.2)
+
+    with running_chat_server(answer) as server:
+        judge = load_judge("openai", {**FAST, "base_url": server.base_url, "max_concurrency": 3})
+
+        async def notebook_cell() -> list[Any]:
+            return JudgeEngine(judge).run("extract", [{"text": f"He nods {i} times."} for i in range(9)])
+
+        results = asyncio.run(notebook_cell())
+        assert server.max_in_flight == 3
+    assert results == [{"events": [f"he nods {i} times"]} for i in range(9)]

@@ -449,6 +449,10 @@ def test_azure_settings_reach_the_azure_client(server, monkeypatch: pytest.Monke
     assert judge.solve("extract", [{"text": "He nods."}]) == [{"events": ["He nods"]}]
     request = server.chat_requests[-1]
     assert "/openai/deployments/dep/" in request.path and request.headers["api-key"] == "k"
+    # a scoring job's requests: the asyncio client, from the scheduler's event loop
+    assert JudgeEngine(judge).run("extract", [{"text": "She smiles."}]) == [{"events": ["She smiles"]}]
+    request = server.chat_requests[-1]
+    assert "/openai/deployments/dep/" in request.path and request.headers["api-key"] == "k"
 
 
 def test_a_third_party_judge_plugin_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

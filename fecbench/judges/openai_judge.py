@@ -6,15 +6,15 @@ their ``/v1``). The official ``openai`` client is used with its own retries off,
 :class:`~fecbench.judges.chat.ChatJudge` and the engine's scheduler alone decide what is retried,
 how long to wait and when an endpoint that does not answer stops the job.
 
-A scoring job's requests go through the asyncio client (``AsyncOpenAI``, one event loop keeps
-``max_concurrency`` requests in flight, :mod:`fecbench.judges.scheduler`); direct calls of
+A scoring job's requests go through the asyncio client (``AsyncOpenAI``: one event loop keeps
+``max_concurrency`` requests in flight, :mod:`fecbench.judges.scheduler`), direct calls of
 :meth:`OpenAIJudge.complete` through the blocking one. Both use the client's documented
-``client.post(path, cast_to=httpx2.Response)``: the client still builds the URL (Azure
-deployments included), authenticates and turns HTTP errors and timeouts into its exceptions, but
-the response body is read here. That halves the client's CPU
-time per request (about 1 ms instead of 2 on the development machine), which is what a scoring
-job at ``--concurrency 128`` on a small machine runs out of, and lets a body that is not a chat
-completion (an HTML page with status 200, truncated JSON) be one more retryable fault.
+``client.post(path, cast_to=httpx2.Response)``: the client still builds the URL (Azure deployments
+included), authenticates and turns HTTP errors and timeouts into its exceptions, but the response
+body is read here. That halves the client's CPU time per request (about 1 ms instead of 2 on the
+development machine), which is what a scoring job at ``--concurrency 128`` on a small machine runs
+out of, and lets a body that is not a chat completion (an HTML page with status 200, truncated
+JSON) be one more retryable fault.
 
 Settings come from ``--judge-args`` first, then the environment: ``FECBENCH_JUDGE_MODEL``,
 ``OPENAI_BASE_URL``, ``OPENAI_API_KEY`` (Azure: ``AZURE_OPENAI_API_KEY``, ``OPENAI_API_VERSION``).

@@ -36,6 +36,7 @@ import collections
 import heapq
 import logging
 import math
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -157,9 +158,10 @@ class JudgeScheduler:
                 while not done():
                     self._run_batch()
             elif not done():
-                loop = self._loop or self._open_loop()
-                self._pump_task = loop.create_task(self._pump(done))
-                loop.run_until_complete(self._pump_task)
+                if _event_loop_running_here():  # a notebook's or an async caller's: ours runs beside it
+                    self._run_in_helper_thread(done)
+                else:
+                    self._run_requests(done)
         except BaseException as exc:
             self._error = exc
             self._stop()  # no request goes out after the job has stopped
@@ -174,6 +176,15 @@ class JudgeScheduler:
         loop, self._loop = self._loop, None
         if loop is None or loop.is_closed():
             return
+        if _event_loop_running_here():
+            helper = threading.Thread(target=self._close_loop, args=(loop,), name="fecbench-judge-loop")
+            helper.start()
+            helper.join()
+        else:
+            self._close_loop(loop)
+
+    def _close_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Cancel the senders, let the judge close its clients, close the loop."""
         try:
             tasks = [*self._senders, *([self._pump_task] if self._pump_task is not None else [])]
             for task in tasks:
@@ -211,6 +222,38 @@ class JudgeScheduler:
             self.finish(job, result)
 
     # -- request mode --------------------------------------------------------------------------
+
+    def _run_requests(self, done: Callable[[], bool]) -> None:
+        loop = self._loop or self._open_loop()
+        self._pump_task = loop.create_task(self._pump(done))
+        loop.run_until_complete(self._pump_task)
+
+    def _run_in_helper_thread(self, done: Callable[[], bool]) -> None:
+        """:meth:`_run_requests` on another thread, the caller waiting (answers' callbacks run there).
+
+        A thread that already runs an event loop (Jupyter's, or an ``async`` caller's) cannot run a
+        second one; the session is still used by one thread at a time, as the caller only waits."""
+        failure: list[BaseException] = []
+
+        def work() -> None:
+            try:
+                self._run_requests(done)
+            except BaseException as exc:
+                failure.append(exc)
+
+        helper = threading.Thread(target=work, name="fecbench-judge-loop", daemon=True)
+        helper.start()
+        try:
+            while helper.is_alive():
+                helper.join(timeout=0.5)  # so that Ctrl-C reaches the caller
+        except BaseException:
+            loop, pump = self._loop, self._pump_task
+            if loop is not None and pump is not None:
+                loop.call_soon_threadsafe(pump.cancel)
+            helper.join()
+            raise
+        if failure:
+            raise failure[0]
 
     def _open_loop(self) -> asyncio.AbstractEventLoop:
         """The event loop the requests run on, the judge's connections opened, ``slots`` senders started."""
@@ -302,6 +345,14 @@ class JudgeScheduler:
     def _retry(self, job: Job) -> None:
         self._retrying -= 1
         self._queue(job)
+
+
+def _event_loop_running_here() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def seconds_until_stopped(
