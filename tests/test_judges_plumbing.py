@@ -131,6 +131,10 @@ def test_unusable_answers_raise_answer_error(task: str, inputs: dict, text: str,
 
 def test_the_last_object_in_prose_wins_and_nested_objects_stay_whole() -> None:
     assert extract_json_object('x {"c": 3} y {"a": {"b": [1, 2]}} z') == {"a": {"b": [1, 2]}}
+    # two objects that also begin and end the answer: still the last one, not a JSON error
+    assert extract_json_object('{"c": 3} and then {"a": {"b": "it\'s {x}"}}') == {"a": {"b": "it's {x}"}}
+    with pytest.raises(AnswerError, match="repeats the prompt's template"):
+        parse_answer("extract", {"text": "x"}, '{"events": ["<event 1>", "<event 2>"]}')
 
 
 # -- prompts ------------------------------------------------------------------------------------
@@ -348,6 +352,14 @@ def test_cache_rows_hold_identity_inputs_and_time(tmp_path: Path) -> None:
     mode = sqlite3.connect(tmp_path / "c.sqlite").execute("PRAGMA journal_mode").fetchone()[0]
     assert mode == "wal"
     assert verdict_key(identity, "extract", {"text": "x"}) != verdict_key(identity, "classify", {"text": "x"})
+
+
+def test_a_cache_knows_which_judges_it_holds_verdicts_of(tmp_path: Path) -> None:
+    used, new = JudgeIdentity("openai", "m", "v1", "abc"), JudgeIdentity("openai", "m2", "v1", "abc")
+    cache = VerdictCache(tmp_path / "c.sqlite")
+    assert not cache.has_verdicts(used)
+    cache.put(used, "extract", {"text": "He nods."}, {"events": ["He nods"]})
+    assert cache.has_verdicts(used) and not cache.has_verdicts(new)
 
 
 def test_default_cache_lives_in_the_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

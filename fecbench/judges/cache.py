@@ -117,6 +117,12 @@ class VerdictCache:
     def put(self, identity: JudgeIdentity, task: str, inputs: Mapping[str, Any], output: dict[str, Any]) -> None:
         self.put_many(identity, task, [(inputs, output)])
 
+    def has_verdicts(self, identity: JudgeIdentity) -> bool:
+        """Whether any verdict of this judge is stored (a judge never used here has none)."""
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM verdicts WHERE judge = ? LIMIT 1", (identity.key,)).fetchone()
+        return row is not None
+
     def count(self, identity: JudgeIdentity | None = None, task: str | None = None) -> int:
         """How many verdicts are stored (for one judge, one task, or all)."""
         query, args = "SELECT COUNT(*) FROM verdicts WHERE 1=1", []

@@ -121,6 +121,12 @@ class JudgeSession:
         self._unsaved: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
         self._saved_at = time.monotonic()
         self._scheduler = JudgeScheduler(engine.judge, self._finish)
+        # One request per question: ChatJudge.settle already validated each verdict against its inputs.
+        self._validated_by_judge = self._scheduler.mode == "requests"
+        # A judge with nothing cached yet (a new model or prompt) is not looked up question by question.
+        # A verdict another process stores for it meanwhile is then asked again: one request, never a
+        # wrong answer.
+        self._cache_may_answer = engine.cache is not None and engine.cache.has_verdicts(engine.identity)
 
     @property
     def mode(self) -> str:
@@ -144,7 +150,8 @@ class JudgeSession:
         if known is not None:
             return known
         pending = self._pending[key] = PendingVerdict()
-        cached = engine.cache.get(engine.identity, task, item) if engine.cache is not None else None
+        cache = engine.cache if self._cache_may_answer else None
+        cached = cache.get(engine.identity, task, item) if cache is not None else None
         if cached is not None:
             engine._count(task, cache_hits=1)
             pending.resolve(cached)
@@ -188,7 +195,7 @@ class JudgeSession:
         self.close()
 
     def _finish(self, job: Job, result: Any) -> None:
-        checked = _checked_result(job.task, job.inputs, result)
+        checked = result if self._validated_by_judge else _checked_result(job.task, job.inputs, result)
         if isinstance(checked, JudgeFailure):
             self.engine._count(job.task, failures=1)
         elif self.engine.cache is not None:

@@ -81,6 +81,15 @@ def json_objects(text: str) -> Iterator[dict[str, Any]]:
     An object nested in another is part of it, not a candidate of its own; a ``{`` that opens no
     readable object is skipped and the scan goes on inside it.
     """
+    if text.startswith("{") and text.endswith("}"):  # the usual answer: one object and nothing else
+        try:
+            whole = json.loads(text)
+        except json.JSONDecodeError:
+            pass
+        else:
+            if isinstance(whole, dict):
+                yield whole
+                return
     start = text.find("{")
     while start != -1:
         end = _matching_brace(text, start)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +53,13 @@ class PromptSet:
 
     def render(self, task: str, inputs: Mapping[str, Any]) -> list[dict[str, str]]:
         """Chat messages (system, then user) asking ``task`` for one item."""
-        return [
-            {"role": "system", "content": self._compiled["system"].render().strip()},
-            {"role": "user", "content": self.render_user(task, inputs)},
-        ]
+        user = self.render_user(task, inputs)
+        return [{"role": "system", "content": self.system_turn}, {"role": "user", "content": user}]
+
+    @cached_property
+    def system_turn(self) -> str:
+        """The system turn (the same for every item: rendered once)."""
+        return self._compiled["system"].render().strip()
 
     def render_repair(self, messages: list[dict[str, Any]], answer: str, error: str) -> list[dict[str, Any]]:
         """``messages`` (a task's first turns) followed by the unusable answer and a request to fix it."""
