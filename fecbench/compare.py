@@ -25,7 +25,8 @@ from fecbench.metrics.bootstrap import bootstrap_values, multiplicities, percent
 from fecbench.metrics.events import f_measure
 
 if TYPE_CHECKING:
-    from fecbench_leaderboard.records import ClipScore, RunRecord
+    from fecbench_leaderboard.clip_records import ClipScore
+    from fecbench_leaderboard.records import RunRecord
 
 __all__ = ["Comparison", "Difference", "MovedClip", "compare_records", "load_run", "track_differences"]
 

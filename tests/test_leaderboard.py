@@ -24,9 +24,9 @@ from conftest import fec_bench_test_json_path, plugins_registered
 from fecbench_leaderboard import build as build_module
 from fecbench_leaderboard.catalog import FEC_BENCH_SOURCES
 from fecbench_leaderboard.charts import ChartGroup, ChartRow, interval_chart, nice_ceiling
+from fecbench_leaderboard.clip_records import ClipExample
 from fecbench_leaderboard.records import (
     RECORD_VERSION,
-    ClipExample,
     RecordError,
     ReportedSet,
     RunRecord,

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fecbench.runner.thumbs import thumbnail_path
-from fecbench_leaderboard.records import ClipScore, Examples
+from fecbench_leaderboard.clip_records import ClipScore, Examples
 
 NGRAM = ("cider", "rouge_l")
 EVENT = ("autodq", "tem")

@@ -22,12 +22,11 @@ from fecbench.errors import ConfigError
 from fecbench.runner.outputs import CLIP_SCORES, SCORES, read_predictions, read_spec
 from fecbench.runner.spec import VisualTokens
 from fecbench_leaderboard.catalog import FEC_BENCH_SOURCES
+from fecbench_leaderboard.clip_records import ClipExample, Examples
 from fecbench_leaderboard.clipdata import attach_thumbnails, clip_scores
 from fecbench_leaderboard.records import (
     BenchmarkInfo,
     Bootstrap,
-    ClipExample,
-    Examples,
     FrameProtocolInfo,
     JudgeCheck,
     JudgeInfo,

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from fecbench_leaderboard.catalog import FEC_BENCH_SOURCES, info, ordered
-from fecbench_leaderboard.records import ClipExample, RunRecord
+from fecbench_leaderboard.clip_records import ClipExample
+from fecbench_leaderboard.records import RunRecord
 from fecbench_leaderboard.views import (
     DASH,
     Cell,
