@@ -34,12 +34,12 @@ import torch
 import transformers
 from transformers import AutoConfig, AutoProcessor
 
-from fecbench.adapter import Adapter, GenerationConfig, VideoRequest
+from fecbench.adapter import Adapter, GenerationConfig, VideoRequest, check_frames
 from fecbench.checkpoints import resolve_checkpoint
 from fecbench.errors import ConfigError
 from fecbench.facetrack import FaceTracker
 from fecbench.facetrack.tracker import DEFAULT_CONTEXT, tracker_settings
-from fecbench_adapters.hf_video import check_frames, resolve_device, resolve_dtype
+from fecbench_adapters.torch_runtime import resolve_device, resolve_dtype
 
 MODEL_AUTO_CLASSES = ("AutoModelForImageTextToText", "AutoModelForCausalLM", "AutoModel")
 

@@ -39,13 +39,10 @@ import copy
 import gc
 import logging
 import threading
-import zlib
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-import numpy as np
 import torch
 import transformers
 from transformers import AutoProcessor, BatchFeature, PreTrainedModel
@@ -53,45 +50,10 @@ from transformers import AutoProcessor, BatchFeature, PreTrainedModel
 from fecbench.adapter import Adapter, Caption, GenerationConfig, VideoRequest, check_frames
 from fecbench.checkpoints import resolve_checkpoint
 from fecbench.errors import ConfigError
+from fecbench_adapters.prepared_batches import PREPARED_BATCHES, PreparedBatch, request_fingerprint
+from fecbench_adapters.torch_runtime import resolve_device, resolve_dtype
 
 log = logging.getLogger(__name__)
-
-DTYPES: dict[str, torch.dtype] = {
-    "bfloat16": torch.bfloat16,
-    "bf16": torch.bfloat16,
-    "float16": torch.float16,
-    "fp16": torch.float16,
-    "half": torch.float16,
-    "float32": torch.float32,
-    "fp32": torch.float32,
-    "float": torch.float32,
-}
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` is the first CUDA device when there is one, else the CPU; anything else must exist here."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, TypeError) as exc:
-        raise ConfigError(
-            f"--model-args: device={device!r} is not a torch device (e.g. auto, cpu, cuda, cuda:1)"
-        ) from exc
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"--model-args: device={device!r} asks for CUDA, but torch sees no CUDA device here")
-    return resolved
-
-
-def resolve_dtype(dtype: str, device: torch.device) -> torch.dtype:
-    """``auto`` is bfloat16 on a GPU that has it (float16 on older GPUs) and float32 on CPU, where half is slow."""
-    if dtype == "auto":
-        if device.type == "cuda":
-            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
-    if dtype not in DTYPES:
-        raise ConfigError(f"--model-args: dtype={dtype!r} is not one of auto, {', '.join(DTYPES)}")
-    return DTYPES[dtype]
 
 
 def video_metadata(request: VideoRequest) -> dict[str, Any]:
@@ -106,41 +68,6 @@ def video_metadata(request: VideoRequest) -> dict[str, Any]:
         "height": int(frames.shape[1]),
         "width": int(frames.shape[2]),
     }
-
-
-#: Batches prepared ahead that an adapter holds until ``generate`` asks for them. The runner prepares
-#: one batch ahead (a Ray replica: one per batch it holds, two), and a batch that is never asked for
-#: (``--batch-size auto`` split it) is dropped oldest first. Prepared inputs can be large (the pixel
-#: values of 8 clips of 8 frames at 448x252 are about 90 MB for Qwen2-VL in float32), hence the bound.
-PREPARED_BATCHES = 3
-
-
-def request_fingerprint(request: VideoRequest) -> tuple[Any, ...]:
-    """What prepared inputs depend on: prompt, timestamps, frame shape and type, and a checksum of the frames."""
-    frames = request.frames
-    if isinstance(frames, np.ndarray):
-        content = (frames.shape, frames.dtype.str, zlib.crc32(np.ascontiguousarray(frames)))
-    else:
-        content = (type(frames).__name__,)
-    return (request.clip_id, request.prompt, tuple(request.timestamps), *content)
-
-
-@dataclass
-class PreparedBatch:
-    """Inputs being prepared, or prepared, for one batch; ``ready`` is set once ``inputs`` is final."""
-
-    frames: list[Any]
-    fingerprints: list[tuple[Any, ...]]
-    ready: threading.Event = field(default_factory=threading.Event)
-    inputs: BatchFeature | None = None
-
-    def matches(self, requests: Sequence[VideoRequest]) -> bool:
-        """True when ``requests`` are the very requests prepared, unchanged since."""
-        return (
-            len(requests) == len(self.frames)
-            and all(r.frames is f for r, f in zip(requests, self.frames, strict=True))
-            and [request_fingerprint(r) for r in requests] == self.fingerprints
-        )
 
 
 # Generation-config entries that do not affect decoding.
