@@ -11,6 +11,7 @@ from typing import Any
 
 from fecbench.data.selection import resolve_annotations
 from fecbench.errors import ConfigError
+from fecbench.judge_check import check_judge as check_judge  # light to import: the scoring layer, no model
 from fecbench.scoring import DEFAULT_JUDGE
 
 
@@ -69,35 +70,3 @@ def judge_listing() -> list[dict[str, Any]]:
     from fecbench.judges.registry import judge_listing as listing
 
     return listing()
-
-
-def check_judge(
-    judge: str = DEFAULT_JUDGE,
-    judge_args: dict[str, Any] | None = None,
-    *,
-    annotations: str | Path | None = None,
-    n: int = 200,
-    seed: int = 0,
-    cache: bool = True,
-    concurrency: int | None = None,
-    bootstrap: int = 1000,
-) -> dict[str, Any]:
-    """Put the known-answer suite (built from ``annotations``' reference captions, FEC-Bench's by default)
-    to a judge; save the result beside the verdict cache, keyed by the judge's identity, and return it.
-
-    ``n`` captions give up to five cases each (drop, flip, reorder, paraphrase, foreign); the result
-    holds per-task accuracies and AutoDQ/TEM errors with intervals, and ``file``: where it was saved,
-    which scoring with the same judge then cites in ``scores.json``. See docs/judges.md.
-    """
-    from fecbench.judge_check import check_judge as check
-
-    return check(
-        judge,
-        judge_args,
-        annotations=annotations,
-        n=n,
-        seed=seed,
-        cache=cache,
-        concurrency=concurrency,
-        bootstrap=bootstrap,
-    )

@@ -36,7 +36,7 @@ def check_judge(
 
     ``n`` captions give up to five cases each (drop, flip, reorder, paraphrase, foreign); the result
     holds per-task accuracies and AutoDQ/TEM errors with intervals, and ``file``: where it was saved,
-    which scoring with the same judge then cites in ``scores.json``.
+    which scoring with the same judge then cites in ``scores.json``. See docs/judges.md.
     """
     if n < 1:
         raise ConfigError(f"--n must be at least 1, got {n}")

@@ -49,11 +49,8 @@ def print_model_table(rows: list[dict[str, Any]]) -> None:
         if row.get("runs") == "own-env":  # its dependencies live in its own environment, not in this one
             own_env.append(f"{row['name']}: {row['env_create']}")
             dependencies = "[yellow]own env[/yellow]"
-        elif row["missing"]:
-            hints.append(f"{row['name']}: {row['install_hint'] or 'install ' + ', '.join(row['missing'])}")
-            dependencies = "[red]missing " + ", ".join(row["missing"]) + "[/red]"
         else:
-            dependencies = "[green]ok[/green]"
+            dependencies = _dependencies_cell(row, hints)
         provider = f"{row['provider']} {row['provider_version']}"
         table.add_row(row["name"], provider, row["default_checkpoint"] or "-", dependencies)
     out.print(table)
@@ -65,26 +62,13 @@ def print_model_table(rows: list[dict[str, Any]]) -> None:
 def print_model_details(rows: list[dict[str, Any]]) -> None:
     """A block per adapter with every field, for reading rather than scanning."""
     for row in rows:
-        aliases = f" (also: {', '.join(row['aliases'])})" if row["aliases"] else ""
-        needs = ", ".join(row["requires"]) or "nothing"
-        state = f"missing {', '.join(row['missing'])}; {row['install_hint']}" if row["missing"] else "installed"
-        lines = [
-            f"{row['name']}{aliases}",
-            f"  provider:   {row['provider']} {row['provider_version']}",
-            f"  checkpoint: {row['default_checkpoint'] or '-'}",
-            f"  frames:     {row['default_frames']}",
-            f"  needs:      {needs} ({state})",
-            f"  factory:    {row['factory']}",
-        ]
         if row.get("runs") == "own-env":
             repo, commit = row["environment"]["repo"], row["environment"]["commit"][:12]
-            lines.append(f"  runs in:    its own environment ({repo} @ {commit}): {row['env_create']}")
+            runs_in = f"its own environment ({repo} @ {commit}): {row['env_create']}"
         else:
-            lines.append("  runs in:    fecbench's process (or any environment with --model-env)")
-        if row["summary"]:
-            lines.append(f"  {row['summary']}")
-        for line in lines:
-            out.print(line, soft_wrap=True, highlight=False, markup=False)
+            runs_in = "fecbench's process (or any environment with --model-env)"
+        fields = [("checkpoint", row["default_checkpoint"] or "-"), ("frames", str(row["default_frames"]))]
+        _print_details(row, fields, [f"  runs in:    {runs_in}"])
 
 
 def print_judge_table(rows: list[dict[str, Any]]) -> None:
@@ -94,9 +78,7 @@ def print_judge_table(rows: list[dict[str, Any]]) -> None:
         column.overflow = "fold"
     hints = []
     for row in rows:
-        if row["missing"]:
-            hints.append(f"{row['name']}: {row['install_hint'] or 'install ' + ', '.join(row['missing'])}")
-        dependencies = "[red]missing " + ", ".join(row["missing"]) + "[/red]" if row["missing"] else "[green]ok[/green]"
+        dependencies = _dependencies_cell(row, hints)
         provider = f"{row['provider']} {row['provider_version']}"
         table.add_row(row["name"], provider, ", ".join(row["tasks"]), row["default_model"] or "-", dependencies)
     out.print(table)
@@ -107,21 +89,34 @@ def print_judge_table(rows: list[dict[str, Any]]) -> None:
 def print_judge_details(rows: list[dict[str, Any]]) -> None:
     """A block per judge with every field."""
     for row in rows:
-        aliases = f" (also: {', '.join(row['aliases'])})" if row["aliases"] else ""
-        needs = ", ".join(row["requires"]) or "nothing"
-        state = f"missing {', '.join(row['missing'])}; {row['install_hint']}" if row["missing"] else "installed"
-        lines = [
-            f"{row['name']}{aliases}",
-            f"  provider:   {row['provider']} {row['provider_version']}",
-            f"  tasks:      {', '.join(row['tasks'])}",
-            f"  model:      {row['default_model'] or '-'}",
-            f"  needs:      {needs} ({state})",
-            f"  factory:    {row['factory']}",
-        ]
-        if row["summary"]:
-            lines.append(f"  {row['summary']}")
-        for line in lines:
-            out.print(line, soft_wrap=True, highlight=False, markup=False)
+        _print_details(row, [("tasks", ", ".join(row["tasks"])), ("model", row["default_model"] or "-")], [])
+
+
+def _dependencies_cell(row: dict[str, Any], hints: list[str]) -> str:
+    """A listing row's dependencies cell; what is missing adds its install hint to ``hints``."""
+    if not row["missing"]:
+        return "[green]ok[/green]"
+    hints.append(f"{row['name']}: {row['install_hint'] or 'install ' + ', '.join(row['missing'])}")
+    return "[red]missing " + ", ".join(row["missing"]) + "[/red]"
+
+
+def _print_details(row: dict[str, Any], fields: list[tuple[str, str]], more: list[str]) -> None:
+    """One plugin's block: name, provider, the kind's own ``fields``, requirements, factory, ``more``, summary."""
+    aliases = f" (also: {', '.join(row['aliases'])})" if row["aliases"] else ""
+    needs = ", ".join(row["requires"]) or "nothing"
+    state = f"missing {', '.join(row['missing'])}; {row['install_hint']}" if row["missing"] else "installed"
+    lines = [
+        f"{row['name']}{aliases}",
+        f"  provider:   {row['provider']} {row['provider_version']}",
+        *(f"  {label + ':':<11} {value}" for label, value in fields),
+        f"  needs:      {needs} ({state})",
+        f"  factory:    {row['factory']}",
+        *more,
+    ]
+    if row["summary"]:
+        lines.append(f"  {row['summary']}")
+    for line in lines:
+        out.print(line, soft_wrap=True, highlight=False, markup=False)
 
 
 CHECK_EDITS = ("drop", "flip", "reorder", "paraphrase", "foreign")
