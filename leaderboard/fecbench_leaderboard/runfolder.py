@@ -19,11 +19,22 @@ from typing import Any
 
 from fecbench import jsontext
 from fecbench.errors import ConfigError
+from fecbench.metrics.events import f_measure
 from fecbench.runner.outputs import CLIP_SCORES, SCORES, read_predictions, read_spec
 from fecbench.runner.spec import VisualTokens
 from fecbench_leaderboard.catalog import FEC_BENCH_SOURCES
 from fecbench_leaderboard.clip_records import ClipExample, Examples
-from fecbench_leaderboard.clipdata import attach_thumbnails, clip_scores
+from fecbench_leaderboard.clipdata import (
+    EVENT,
+    NGRAM,
+    VCGPT_PREFIX,
+    attach_thumbnails,
+    clip_scores,
+    clip_source,
+    event_sides,
+    is_scored,
+    vcgpt_ratings,
+)
 from fecbench_leaderboard.records import (
     BenchmarkInfo,
     Bootstrap,
@@ -40,9 +51,6 @@ from fecbench_leaderboard.records import (
     prompt_sha256,
 )
 
-NGRAM = ("cider", "rouge_l")
-EVENT = ("autodq", "tem")
-VCGPT_PREFIX = "vcgpt_"
 DEFAULT_EXAMPLES = 3
 
 
@@ -216,26 +224,6 @@ def _judge_check(check: dict[str, Any] | None) -> JudgeCheck | None:
     )
 
 
-def _source(prediction: dict[str, Any]) -> str:
-    return str(prediction.get("source") or str(prediction.get("video", "")).replace("\\", "/").split("/", 1)[0])
-
-
-def _ok(prediction: dict[str, Any]) -> bool:
-    return prediction.get("status") == "ok" and isinstance(prediction.get("prediction"), str)
-
-
-def _event_sides(clip: dict[str, Any], key: str) -> tuple[float, float] | None:
-    entry = clip.get(key)
-    if isinstance(entry, dict) and entry.get("recall") is not None and entry.get("precision") is not None:
-        return float(entry["recall"]), float(entry["precision"])
-    return None
-
-
-def _vcgpt(clip: dict[str, Any]) -> dict[str, float]:
-    ratings = clip.get("vcgpt")
-    return {k: float(v) for k, v in ratings.items() if isinstance(v, int | float)} if isinstance(ratings, dict) else {}
-
-
 def per_source(
     predictions: list[dict[str, Any]],
     clip_scores: dict[str, dict[str, Any]],
@@ -247,12 +235,12 @@ def per_source(
     """Each metric of ``metrics`` recomputed on the clips of each source (FEC-Bench's order first)."""
     by_source: dict[str, list[dict[str, Any]]] = {}
     for prediction in predictions:
-        by_source.setdefault(_source(prediction), []).append(prediction)
+        by_source.setdefault(clip_source(prediction), []).append(prediction)
     order = [s for s in FEC_BENCH_SOURCES if s in by_source] + [s for s in by_source if s not in FEC_BENCH_SOURCES]
     results = []
     for source in order:
         clips = by_source[source]
-        ok = [p for p in clips if _ok(p)]
+        ok = [p for p in clips if is_scored(p)]
         failed = len(clips) - len(ok)
         scored = {key: m for key, m in metrics.items() if m.unsupported is None and m.value is not None}
         results.append(
@@ -293,7 +281,7 @@ def _source_metrics(
         )
         out.update({k: Metric.model_validate({**ngram[k], "n_failed": failed}) for k in NGRAM if k in metrics})
     for key in EVENT:
-        sides = [s for s in (_event_sides(clip_scores.get(i, {}), key) for i in ids) if s is not None]
+        sides = [s for s in (event_sides(clip_scores.get(i, {}), key) for i in ids) if s is not None]
         if key in metrics and sides:
             from fecbench.metrics.events import event_metric_entry
 
@@ -307,7 +295,7 @@ def _source_metrics(
             )
             out[key] = Metric.model_validate(entry)
     rated = [key for key in metrics if key.startswith(VCGPT_PREFIX)]
-    ratings = [r for r in (_vcgpt(clip_scores.get(i, {})) for i in ids) if r]
+    ratings = [r for r in (vcgpt_ratings(clip_scores.get(i, {})) for i in ids) if r]
     if rated and ratings:
         from fecbench.metrics.events import vcgpt_entries
 
@@ -319,18 +307,14 @@ def _source_metrics(
     return out
 
 
-def _f1(recall: float, precision: float) -> float:
-    return 0.0 if recall + precision == 0 else 2 * recall * precision / (recall + precision)
-
-
 RANK_KEYS = ("tem", "cider", "rouge_l")
 
 
 def clip_value(clip: dict[str, Any], key: str) -> float | None:
     """A clip's own score on ``key``: TEM's clip F1 (of its recall and precision), or the n-gram value."""
     if key in EVENT:
-        sides = _event_sides(clip, key)
-        return _f1(*sides) if sides is not None else None
+        sides = event_sides(clip, key)
+        return f_measure(*sides) if sides is not None else None
     value = clip.get(key)
     return float(value) if isinstance(value, int | float) else None
 
@@ -342,7 +326,7 @@ def pick_examples(
 
     Clips are ordered by TEM's clip F1 when the run was judged, else by CIDEr-D, else by ROUGE-L.
     """
-    scored = [(p, clip_scores[str(p["id"])]) for p in predictions if _ok(p) and str(p["id"]) in clip_scores]
+    scored = [(p, clip_scores[str(p["id"])]) for p in predictions if is_scored(p) and str(p["id"]) in clip_scores]
     for key in RANK_KEYS:
         ranked = [(v, str(p["id"]), p) for p, c in scored if (v := clip_value(c, key)) is not None]
         if ranked:
@@ -362,11 +346,11 @@ def pick_examples(
 def _example(prediction: dict[str, Any], clip: dict[str, Any]) -> ClipExample:
     scores: dict[str, float | None] = {k: float(clip[k]) for k in NGRAM if isinstance(clip.get(k), int | float)}
     for key in EVENT:
-        sides = _event_sides(clip, key)
+        sides = event_sides(clip, key)
         if sides is not None:
             scores[f"{key}_recall"], scores[f"{key}_precision"] = sides
-            scores[key] = _f1(*sides)
-    scores.update({VCGPT_PREFIX + k: v for k, v in _vcgpt(clip).items()})
+            scores[key] = f_measure(*sides)
+    scores.update({VCGPT_PREFIX + k: v for k, v in vcgpt_ratings(clip).items()})
     events = clip.get("events")
     if not (isinstance(events, dict) and all(isinstance(events.get(s), list) for s in ("reference", "prediction"))):
         events = None  # judge-free, or the judge failed to extract one side: no event explanation to show
@@ -374,7 +358,7 @@ def _example(prediction: dict[str, Any], clip: dict[str, Any]) -> ClipExample:
     return ClipExample.model_validate(
         {
             "id": str(prediction["id"]),
-            "source": _source(prediction),
+            "source": clip_source(prediction),
             "video": str(prediction.get("video", "")),
             "reference": str(prediction.get("reference", "")),
             "prediction": str(prediction.get("prediction", "")),
