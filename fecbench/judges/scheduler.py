@@ -158,10 +158,7 @@ class JudgeScheduler:
                 while not done():
                     self._run_batch()
             elif not done():
-                if _event_loop_running_here():  # a notebook's or an async caller's: ours runs beside it
-                    self._run_in_helper_thread(done)
-                else:
-                    self._run_requests(done)
+                self._beside_running_loop(lambda: self._run_requests(done))
         except BaseException as exc:
             self._error = exc
             self._stop()  # no request goes out after the job has stopped
@@ -176,12 +173,7 @@ class JudgeScheduler:
         loop, self._loop = self._loop, None
         if loop is None or loop.is_closed():
             return
-        if _event_loop_running_here():
-            helper = threading.Thread(target=self._close_loop, args=(loop,), name="fecbench-judge-loop")
-            helper.start()
-            helper.join()
-        else:
-            self._close_loop(loop)
+        self._beside_running_loop(lambda: self._close_loop(loop))
 
     def _close_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Cancel the senders, let the judge close its clients, close the loop."""
@@ -228,27 +220,29 @@ class JudgeScheduler:
         self._pump_task = loop.create_task(self._pump(done))
         loop.run_until_complete(self._pump_task)
 
-    def _run_in_helper_thread(self, done: Callable[[], bool]) -> None:
-        """:meth:`_run_requests` on another thread, the caller waiting (answers' callbacks run there).
-
-        A thread that already runs an event loop (Jupyter's, or an ``async`` caller's) cannot run a
-        second one; the session is still used by one thread at a time, as the caller only waits."""
+    def _beside_running_loop(self, work: Callable[[], None]) -> None:
+        """``work()`` (which runs our event loop) here, or on a helper thread, the caller waiting, when this
+        thread already runs a loop (Jupyter's, or an ``async`` caller's): a thread cannot run a second one.
+        The session is still used by one thread at a time, as the caller only waits."""
+        if not _event_loop_running_here():
+            work()
+            return
         failure: list[BaseException] = []
 
-        def work() -> None:
+        def guarded() -> None:
             try:
-                self._run_requests(done)
+                work()
             except BaseException as exc:
                 failure.append(exc)
 
-        helper = threading.Thread(target=work, name="fecbench-judge-loop", daemon=True)
+        helper = threading.Thread(target=guarded, name="fecbench-judge-loop", daemon=True)
         helper.start()
         try:
             while helper.is_alive():
                 helper.join(timeout=0.5)  # so that Ctrl-C reaches the caller
         except BaseException:
             loop, pump = self._loop, self._pump_task
-            if loop is not None and pump is not None:
+            if loop is not None and pump is not None and not loop.is_closed():
                 loop.call_soon_threadsafe(pump.cancel)
             helper.join()
             raise
