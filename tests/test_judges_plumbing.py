@@ -247,6 +247,17 @@ def test_retry_after_is_honoured(server) -> None:
     assert second.received - first.received >= 0.95
 
 
+def test_the_servers_retry_after_is_the_wait_not_a_floor_under_the_backoff(server) -> None:
+    """A 429 near the end of a job held its retry up to ``backoff`` seconds past what the server asked."""
+    server.script(status(429, retry_after=0.2), status(429, retry_after=0.2))
+    judge = openai_judge(server, backoff=2, backoff_max=5)
+    assert judge.retry_delay(3, 0.2) == 0.2 and judge.retry_delay(1, 9) == 5  # capped at backoff_max
+    assert 2.5 <= judge.retry_delay(3) <= 5  # no Retry-After: 2 * 2^2 capped at 5, jittered
+    assert judge.solve("extract", [{"text": "He nods."}]) == [{"events": ["He nods"]}]
+    first, second, third = server.chat_requests
+    assert 0.15 < second.received - first.received < 0.9 and 0.15 < third.received - second.received < 0.9
+
+
 def test_timeouts_are_retried(server) -> None:
     server.script(slow(1.5))
     started = time.monotonic()
@@ -461,10 +472,10 @@ def test_azure_settings_reach_the_azure_client(server, monkeypatch: pytest.Monke
     assert judge.solve("extract", [{"text": "He nods."}]) == [{"events": ["He nods"]}]
     request = server.chat_requests[-1]
     assert "/openai/deployments/dep/" in request.path and request.headers["api-key"] == "k"
-    # a scoring job's requests: the asyncio client, from the scheduler's event loop
+    # a scoring job's requests: prepared by the Azure client, sent from the scheduler's event loop
     assert JudgeEngine(judge).run("extract", [{"text": "She smiles."}]) == [{"events": ["She smiles"]}]
-    request = server.chat_requests[-1]
-    assert "/openai/deployments/dep/" in request.path and request.headers["api-key"] == "k"
+    scheduled = server.chat_requests[-1]
+    assert scheduled.path == request.path and scheduled.headers["api-key"] == "k"
 
 
 def test_a_third_party_judge_plugin_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

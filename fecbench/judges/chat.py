@@ -7,8 +7,8 @@ be asked again, up to ``max_retries`` times after the first try:
 - an unusable answer (no JSON, wrong shape): asked again at once with the answer and the problem
   appended (the ``repair`` prompt), so that even a greedy local model gets a different prompt;
 - a :class:`TransientError` raised by the backend (HTTP 429, 5xx, a body that is not a completion,
-  timeout, lost connection): asked again as is after an exponential, jittered backoff, at least
-  the server's ``Retry-After`` (up to ``backoff_max``). :class:`NoAnswer` (timeout, no connection)
+  timeout, lost connection): asked again as is after the server's ``Retry-After`` when it sent one
+  (up to ``backoff_max``), else an exponential, jittered backoff. :class:`NoAnswer` (timeout, no connection)
   also counts toward the scheduler's breaker (``max_unanswered`` in a row stop the job).
 
 An item still unanswered after the last try becomes a :class:`JudgeFailure` (never a number); a
@@ -297,10 +297,16 @@ class ChatJudge(Judge):
         return results  # type: ignore[return-value]
 
     def retry_delay(self, attempt: int, server_wait: float = 0.0) -> float:
-        """Seconds to wait before try ``attempt + 1``: exponential, jittered, at least ``Retry-After``."""
+        """Seconds to wait before try ``attempt + 1``: the server's ``Retry-After`` when it sent one (up to
+        ``backoff_max``), else exponential and jittered.
+
+        The server knows when it has room again; waiting longer than it asked (the larger of both,
+        as before) left each 429 of a rate-limited job's last requests up to ``backoff`` seconds
+        longer in its tail. The openai client itself does the same."""
+        if server_wait > 0:
+            return min(server_wait, self.backoff_max)
         ceiling = min(self.backoff_max, self.backoff * 2 ** (attempt - 1))
-        jittered = ceiling / 2 + random.uniform(0, ceiling / 2)
-        return max(jittered, min(server_wait, self.backoff_max))
+        return ceiling / 2 + random.uniform(0, ceiling / 2)
 
 
 def _check_int(name: str, value: Any, minimum: int) -> None:
