@@ -312,13 +312,59 @@ def test_a_refused_key_stops_the_scheduled_job_at_once(rules_answer: Handler) ->
         assert server.count <= 4  # the other questions were never sent
 
 
-# -- one event loop: clients, the feed, judges that only block -------------------------------------
+# -- what a scheduled request is: the openai client's request, sent by aiohttp ----------------------
 
 
-def test_requests_spread_over_several_clients_still_fill_every_slot(
-    predictions, tmp_path: Path, rules_answer: Handler
+def test_scheduled_requests_carry_what_the_openai_client_sends(rules_answer: Handler) -> None:
+    with running_chat_server(rules_answer) as server:
+        judge = load_judge("openai", {**FAST, "base_url": server.base_url})
+        assert judge.solve("extract", [{"text": "She smiles."}]) == [{"events": ["she smiles"]}]  # the openai client
+        assert JudgeEngine(judge).run("extract", [{"text": "He nods."}]) == [{"events": ["he nods"]}]
+        by_client, scheduled = server.chat_requests
+    assert scheduled.path == by_client.path == "/v1/chat/completions"
+    for name in ("authorization", "user-agent", "x-stainless-lang", "x-stainless-package-version", "content-type"):
+        assert scheduled.headers[name] == by_client.headers[name], name
+    assert scheduled.headers["authorization"] == "Bearer sk-test" and scheduled.model == "judge-model"
+
+
+def test_http_errors_of_scheduled_requests_are_sorted_and_name_the_servers_message(rules_answer: Handler) -> None:
+    with running_chat_server(rules_answer) as server:
+        judge = load_judge("openai", {**FAST, "base_url": server.base_url, "max_retries": 2})
+        server.script(status(503, message="overloaded"), status(429, message="slow down"))
+        assert JudgeEngine(judge).run("extract", [{"text": "He nods."}]) == [{"events": ["he nods"]}]
+        assert server.count == 3  # both retried
+        server.script(status(400, message="prompt is too long"))
+        (failure,) = JudgeEngine(judge).run("extract", [{"text": "She smiles."}])
+    assert failure.attempts == 1 and failure.error.endswith(f"HTTP 400 from {server.base_url}: prompt is too long")
+
+
+def test_a_proxy_the_environment_names_carries_scheduled_requests_too(
+    rules_answer: Handler, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """40 slots are 3 asyncio clients of at most 14 connections each: the endpoint still sees 40 at once."""
+    """The test server acts as the proxy: a proxied request names the whole target URL in its request line."""
+    with running_chat_server(rules_answer) as proxy:
+        for name in ("NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        for name in ("HTTP_PROXY", "http_proxy"):
+            monkeypatch.setenv(name, proxy.base_url.removesuffix("/v1"))
+        judge = load_judge("openai", {**FAST, "base_url": "http://judge.invalid/v1"})  # a name that never resolves
+        assert judge.solve("extract", [{"text": "She smiles."}]) == [{"events": ["she smiles"]}]  # the openai client
+        assert JudgeEngine(judge).run("extract", [{"text": "He nods."}]) == [{"events": ["he nods"]}]
+        by_client, scheduled = proxy.chat_requests
+    assert scheduled.path == by_client.path == "http://judge.invalid/v1/chat/completions"
+
+
+def test_an_endpoint_that_is_not_http_stops_the_job_with_a_config_error() -> None:
+    judge = load_judge("openai", {**FAST, "base_url": "localhost:8000/v1"})
+    with pytest.raises(ConfigError, match="not an http:// or https:// URL; check base_url"):
+        JudgeEngine(judge).run("extract", [{"text": "He nods."}])
+
+
+# -- one event loop: the feed, judges that only block -------------------------------------------------
+
+
+def test_forty_slots_keep_forty_requests_at_the_endpoint(predictions, tmp_path: Path, rules_answer: Handler) -> None:
+    """One aiohttp session, one connection per request in flight: the endpoint sees all 40 at once."""
 
     def answer(request: ChatRequest) -> Reply:
         return Reply(content=rules_answer(request), delay=0.3)
@@ -350,7 +396,7 @@ def test_the_first_requests_go_out_before_the_last_questions_exist(rules_answer:
                     return False
                 index = len(fed)
                 fed.append(index)
-                pending.append(session.submit("extract", {"text": texts[index]}, priority=index))
+                pending.append(session.submit("extract", {"text": texts[index]}, priority=(index,)))
                 return True
 
             session.wait_idle(feed)

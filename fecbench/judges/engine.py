@@ -133,8 +133,10 @@ class JudgeSession:
         """``requests`` (one request per item, ``max_concurrency`` in flight) or ``batches``."""
         return self._scheduler.mode
 
-    def submit(self, task: str, inputs: Mapping[str, Any], *, priority: int = 0, index: int = 0) -> PendingVerdict:
-        """Ask one question; lower ``priority`` runs first (scoring passes the clip's position)."""
+    def submit(
+        self, task: str, inputs: Mapping[str, Any], *, priority: tuple[int, ...] = (), index: int = 0
+    ) -> PendingVerdict:
+        """Ask one question; lower ``priority`` runs first (scoring passes its stage and the clip's position)."""
         engine = self.engine
         if task not in TASKS:
             raise ValueError(f"unknown judge task {task!r}; tasks are {', '.join(TASKS)}")
@@ -157,7 +159,7 @@ class JudgeSession:
             pending.resolve(cached)
         else:
             engine._count(task, judge_calls=1)
-            self._scheduler.submit((priority,), task, key, item)
+            self._scheduler.submit(priority, task, key, item)
         return pending
 
     def wait(self, pending: Iterable[PendingVerdict]) -> None:
