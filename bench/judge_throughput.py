@@ -22,9 +22,9 @@ Per setting and concurrency it prints the median, over ``--repeats`` alternating
   scoring's child process (CIDEr-D and ROUGE-L, from 200 clips on), which runs beside the judge.
 
 ``--bare`` adds, per concurrency, a control that is not fecbench: as many asyncio tasks as the
-concurrency sending the same number of extraction requests through the same client set-up
-(``AsyncOpenAI.post``), nothing else. Its ratio is what this machine, under the load of the moment,
-allows any Python client; fecbench's ratio over it is fecbench's own cost.
+concurrency sending the same number of extraction requests the way the judge sends them (one
+aiohttp session), nothing else. Its ratio is what this machine, under the load of the moment,
+allows a Python client; fecbench's ratio over it is fecbench's own cost.
 
     python bench/judge_throughput.py [--clips 800] [--concurrency 8 32 128] [--repeats 3] [--latency 0.2] [--bare]
 """
@@ -122,50 +122,33 @@ def one_run(
 def bare_run(endpoint: LoopbackEndpoint, texts: list[str], requests: int, concurrency: int) -> dict[str, float]:
     """The control: ``concurrency`` asyncio tasks sending ``requests`` extraction requests, nothing else.
 
-    Same client set-up as the ``openai`` judge's (``AsyncOpenAI`` clients of ``REQUESTS_PER_CLIENT``
-    connections taken in turn, ``client.post``), no parsing beyond reading the answer's text."""
+    Sent as the ``openai`` judge sends a scoring job's requests (one aiohttp session, a connection
+    per request in flight, the headers the openai client sends), written here without fecbench's
+    code; no parsing beyond reading the answer's text."""
     import asyncio
-    import itertools
-    import math
 
-    import httpx2
-    import openai
+    import aiohttp
 
-    from fecbench.judges.openai_judge import REQUESTS_PER_CLIENT
     from fecbench.judges.prompts import load_prompts
 
     prompts = load_prompts()
     bodies = [{"model": "bench", "messages": prompts.render("extract", {"text": t}), "temperature": 0} for t in texts]
+    headers = {"Authorization": "Bearer k", "Content-Type": "application/json", "Accept": "application/json"}
 
     async def run() -> float:
-        count = math.ceil(concurrency / REQUESTS_PER_CLIENT)
-        per_client = math.ceil(concurrency / count)
-        limits = httpx2.Limits(max_connections=1000, max_keepalive_connections=per_client)
-        tls = httpx2.create_ssl_context()
-        clients = [
-            openai.AsyncOpenAI(
-                base_url=endpoint.base_url,
-                api_key="k",
-                max_retries=0,
-                http_client=openai.DefaultAsyncHttpx2Client(limits=limits, verify=tls),
-            )
-            for _ in range(count)
-        ]
-        turn = itertools.cycle(clients)
         numbers = iter(range(requests))
+        url = f"{endpoint.base_url}/chat/completions"
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0)) as session:
 
-        async def sender() -> None:
-            for index in numbers:
-                body = bodies[index % len(bodies)]
-                response = await next(turn).post("/chat/completions", body=body, cast_to=httpx2.Response)
-                json.loads(response.content)["choices"][0]["message"]["content"]
+            async def sender() -> None:
+                for index in numbers:
+                    data = json.dumps(bodies[index % len(bodies)]).encode()
+                    async with session.post(url, data=data, headers=headers) as response:
+                        json.loads(await response.read())["choices"][0]["message"]["content"]
 
-        start = time.perf_counter()
-        await asyncio.gather(*(sender() for _ in range(concurrency)))
-        wall = time.perf_counter() - start
-        for client in clients:
-            await client.close()
-        return wall
+            start = time.perf_counter()
+            await asyncio.gather(*(sender() for _ in range(concurrency)))
+            return time.perf_counter() - start
 
     endpoint.call("POST", "reset")
     wall = asyncio.run(run())

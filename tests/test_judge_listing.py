@@ -18,7 +18,7 @@ def test_the_listing_names_provider_tasks_and_missing_dependencies() -> None:
     assert rows["lexical"]["tasks"] == ["extract", "classify", "align"]
     assert rows["lexical"]["provider"] == "fecbench" and rows["lexical"]["dependencies_ok"]
     assert rows["openai"]["tasks"] == ["extract", "classify", "align", "rate"]
-    assert rows["openai"]["requires"] == ["openai"]
+    assert rows["openai"]["requires"] == ["openai", "aiohttp"]
     assert rows["keyword-norate"]["provider"] == "fecbench_test_judges"
     assert rows["keyword-norate"]["tasks"] == ["extract", "classify", "align"]
     vllm = rows["vllm"]

@@ -25,7 +25,7 @@ def fecbench_register_judges() -> list[JudgeSpec]:
             factory="fecbench.judges.openai_judge:OpenAIJudge",
             summary="Any OpenAI-compatible chat endpoint: OpenAI, Azure OpenAI, vllm serve, SGLang, "
             "llama.cpp server, Ollama.",
-            requires=("openai",),
+            requires=("openai", "aiohttp"),
             install_hint="pip install 'fecbench[openai]'",
         ),
         JudgeSpec(

@@ -6,15 +6,15 @@ their ``/v1``). The official ``openai`` client is used with its own retries off,
 :class:`~fecbench.judges.chat.ChatJudge` and the engine's scheduler alone decide what is retried,
 how long to wait and when an endpoint that does not answer stops the job.
 
-A scoring job's requests go through the asyncio client (``AsyncOpenAI``: one event loop keeps
-``max_concurrency`` requests in flight, :mod:`fecbench.judges.scheduler`), direct calls of
-:meth:`OpenAIJudge.complete` through the blocking one. Both use the client's documented
-``client.post(path, cast_to=httpx2.Response)``: the client still builds the URL (Azure deployments
-included), authenticates and turns HTTP errors and timeouts into its exceptions, but the response
-body is read here. That halves the client's CPU time per request (about 1 ms instead of 2 on the
-development machine), which is what a scoring job at ``--concurrency 128`` on a small machine runs
-out of, and lets a body that is not a chat completion (an HTML page with status 200, truncated
-JSON) be one more retryable fault.
+Direct calls of :meth:`OpenAIJudge.complete` go through the blocking client's documented
+``client.post(path, cast_to=httpx2.Response)``: the client builds the URL (Azure deployments
+included), authenticates and turns timeouts and failed connections into its exceptions; the
+response body is read here, so that a body that is not a chat completion (an HTML page with status
+200, truncated JSON) is one more retryable fault. A scoring job's requests (one event loop keeps
+``max_concurrency`` in flight, :mod:`fecbench.judges.scheduler`) are the request the openai client
+prepares, sent by aiohttp (:mod:`fecbench.judges.chat_http`): the client's own per-request work
+was three quarters of the CPU time a request cost, which is what a job at ``--concurrency 128``
+on a small machine runs out of. Both paths sort HTTP errors the same way (:meth:`_status_error`).
 
 Settings come from ``--judge-args`` first, then the environment: ``FECBENCH_JUDGE_MODEL``,
 ``OPENAI_BASE_URL``, ``OPENAI_API_KEY`` (Azure: ``AZURE_OPENAI_API_KEY``, ``OPENAI_API_VERSION``).
@@ -23,16 +23,14 @@ A local server needs no key; one is sent only because the protocol wants a heade
 
 from __future__ import annotations
 
-import itertools
 import json
-import math
 import os
-from collections.abc import Iterator
 from typing import Any, ClassVar
 
 from fecbench.errors import ConfigError, MissingDependencyError
 from fecbench.http_retry import retry_after_seconds
 from fecbench.judges.chat import ChatJudge, Messages, NoAnswer, RequestRejected, TransientError
+from fecbench.judges.chat_http import ChatSender, prepare_chat_request
 from fecbench.judges.parse import AnswerError
 
 LOCAL_PLACEHOLDER_KEY = "EMPTY"
@@ -40,10 +38,6 @@ INSTALL_HINT = "pip install 'fecbench[openai]'"
 DEFAULT_TIMEOUT = 60.0
 CONNECT_TIMEOUT = 10.0  # a host that does not accept the connection is known dead sooner
 MAX_BODY_SHOWN = 200
-# Requests in flight per asyncio client: its connection pool scans every connection it holds on each
-# request and each answer (httpcore), so 128 requests through one pool cost ~0.5 ms each in the scan
-# alone; clients of 16 connections each, taken in turn, keep that scan short.
-REQUESTS_PER_CLIENT = 16
 
 
 class OpenAIJudge(ChatJudge):
@@ -90,10 +84,13 @@ class OpenAIJudge(ChatJudge):
             max_unanswered=max_unanswered,
         )
         try:
+            import aiohttp  # noqa: F401  (sends a scoring job's requests)
             import httpx2
             import openai
         except ImportError as exc:
-            raise MissingDependencyError(f"the openai judge needs the openai client: {INSTALL_HINT}") from exc
+            raise MissingDependencyError(
+                f"the openai judge needs the openai client and aiohttp ({exc.name} is missing): {INSTALL_HINT}"
+            ) from exc
         self._openai = openai
         self._httpx = httpx2
         self.seed = seed
@@ -126,9 +123,8 @@ class OpenAIJudge(ChatJudge):
         self._settings.update(
             timeout=httpx2.Timeout(self.timeout, connect=min(CONNECT_TIMEOUT, self.timeout)), max_retries=0
         )
-        self._client: Any = None  # made on first use: the scheduler only needs the asyncio ones
-        self._async_clients: list[Any] = []
-        self._next_client: Iterator[Any] = iter(())
+        self._client: Any = None  # made on first use: a scoring job only needs the sender
+        self._sender: ChatSender | None = None
 
     def _limits(self, requests: int) -> Any:
         """Every request in flight keeps its connection (the client's default keeps 100)."""
@@ -164,37 +160,39 @@ class OpenAIJudge(ChatJudge):
         try:
             response = self.client.post("/chat/completions", body=self._request(messages), cast_to=self._httpx.Response)
             body = response.content
-        except (openai.APIConnectionError, openai.APIStatusError) as exc:  # timeouts are connection errors
-            raise self._client_error(exc) from exc
+        except openai.APITimeoutError as exc:
+            raise NoAnswer(f"no answer within {self.timeout:g} s") from exc
+        except openai.APIConnectionError as exc:
+            raise NoAnswer(f"cannot reach {self.endpoint}: {exc}") from exc
+        except openai.APIStatusError as exc:
+            raise self._status_error(exc.status_code, exc.response.headers, exc.response.content) from exc
         return self._content(response.status_code, body)
 
     async def start_requests(self) -> None:
+        """The openai client prepares the request (URL, authentication); one aiohttp session sends them."""
         openai = self._openai
-        factory = openai.AsyncAzureOpenAI if self.api == "azure" else openai.AsyncOpenAI
-        count = math.ceil(self.max_concurrency / REQUESTS_PER_CLIENT)
-        limits = self._limits(math.ceil(self.max_concurrency / count))
-        tls = self._httpx.create_ssl_context()  # one for all: each takes ~25 ms to load the CA certificates
-        self._async_clients = [
-            factory(**self._settings, http_client=openai.DefaultAsyncHttpx2Client(limits=limits, verify=tls))
-            for _ in range(count)
-        ]
-        self._next_client = itertools.cycle(self._async_clients)
+        factory = openai.AzureOpenAI if self.api == "azure" else openai.OpenAI
+        prepared = prepare_chat_request(lambda http: factory(**self._settings, http_client=http), self.model)
+        # certificates as the openai client checks them (certifi, SSL_CERT_FILE); ~25 ms, so only for https
+        tls = self._httpx.create_ssl_context() if prepared.url.startswith("https://") else True
+        connect = min(CONNECT_TIMEOUT, self.timeout)
+        self._sender = ChatSender(
+            prepared, endpoint=self.endpoint, timeout=self.timeout, connect_timeout=connect, ssl=tls
+        )
+        await self._sender.open()
 
     async def complete_async(self, messages: Messages) -> str:
-        openai = self._openai
-        try:
-            response = await next(self._next_client).post(
-                "/chat/completions", body=self._request(messages), cast_to=self._httpx.Response
-            )
-            body = response.content
-        except (openai.APIConnectionError, openai.APIStatusError) as exc:  # timeouts are connection errors
-            raise self._client_error(exc) from exc
-        return self._content(response.status_code, body)
+        if self._sender is None:
+            raise RuntimeError("OpenAIJudge.complete_async before start_requests()")
+        answer = await self._sender.post(self._request(messages))  # NoAnswer when nothing came back
+        if answer.status >= 400:
+            raise self._status_error(answer.status, answer.headers, answer.body)
+        return self._content(answer.status, answer.body)
 
     async def finish_requests(self) -> None:
-        clients, self._async_clients = self._async_clients, []
-        for client in clients:
-            await client.close()
+        sender, self._sender = self._sender, None
+        if sender is not None:
+            await sender.close()
 
     def _request(self, messages: Messages) -> dict[str, Any]:
         request: dict[str, Any] = {"model": self.model, "messages": messages}
@@ -207,15 +205,6 @@ class OpenAIJudge(ChatJudge):
         if self.json_mode:
             request["response_format"] = {"type": "json_object"}
         return request
-
-    def _client_error(self, exc: Any) -> Exception:
-        """A connection or status error of the client as what the retry loop acts on."""
-        openai = self._openai
-        if isinstance(exc, openai.APITimeoutError):
-            return NoAnswer(f"no answer within {self.timeout:g} s")
-        if isinstance(exc, openai.APIConnectionError):
-            return NoAnswer(f"cannot reach {self.endpoint}: {exc}")
-        return self._status_error(exc)
 
     def _content(self, status: int, body: bytes) -> str:
         """The answer's text from a chat completion's JSON body; a body that is not one is a transient fault."""
@@ -235,12 +224,11 @@ class OpenAIJudge(ChatJudge):
             raise AnswerError(f"the endpoint returned no text (finish_reason {choice.get('finish_reason')!r})")
         return content
 
-    def _status_error(self, exc: Any) -> Exception:
+    def _status_error(self, status: int, headers: Any, body: bytes) -> Exception:
         """Sort an HTTP error: retry it, fail the item, or stop with what the user must fix."""
-        status = exc.status_code
-        message = f"HTTP {status} from {self.endpoint}: {exc.message}"
+        message = f"HTTP {status} from {self.endpoint}: {_error_message(body)}"
         if status == 429 or status >= 500 or status in (408, 409):
-            return TransientError(message, retry_after=retry_after_seconds(exc.response.headers))
+            return TransientError(message, retry_after=retry_after_seconds(headers))
         if status in (401, 403):
             return ConfigError(f"the judge endpoint refused the API key ({message}); check api_key / OPENAI_API_KEY")
         if status == 404:
@@ -250,3 +238,17 @@ class OpenAIJudge(ChatJudge):
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+
+def _error_message(body: bytes) -> str:
+    """What an error response says: OpenAI's ``{"error": {"message": ...}}``, else the body's start."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        data = None
+    error = data.get("error") if isinstance(data, dict) else None
+    if isinstance(error, dict) and isinstance(error.get("message"), str):
+        return error["message"][:MAX_BODY_SHOWN]
+    if isinstance(error, str):
+        return error[:MAX_BODY_SHOWN]
+    return body[:MAX_BODY_SHOWN].decode("utf-8", "replace").strip() or "(empty body)"
