@@ -312,6 +312,21 @@ def test_a_refused_key_stops_the_scheduled_job_at_once(rules_answer: Handler) ->
         assert server.count <= 4  # the other questions were never sent
 
 
+def test_extractions_go_before_the_questions_nothing_waits_for(
+    predictions, tmp_path: Path, rules_answer: Handler
+) -> None:
+    """Extractions (whose answers start follow-up questions) are sent first, each clip in turn; rate,
+    classify and align keep the endpoint full at the end, when no extraction is left to start."""
+    with running_chat_server(rules_answer) as server:
+        scores = score(predictions, tmp_path / "run", server.base_url, concurrency=2)
+        tasks = [request.prompt.split(":")[1].split()[0] for request in server.chat_requests]
+    assert scores["judge"]["clips_failed"] == {}
+    # 2 slots, 4 questions waiting: the first two clips' (2 extractions and a rating each) are fed at once
+    assert tasks[:4] == ["list"] * 4, tasks[:8]
+    last_extraction = max(i for i, task in enumerate(tasks) if task == "list")
+    assert len(tasks) - last_extraction > 4, "questions left over to fill the slots after the last extraction"
+
+
 # -- what a scheduled request is: the openai client's request, sent by aiohttp ----------------------
 
 
