@@ -156,7 +156,7 @@ class ChatServer(LoopbackServer[ChatRequest]):
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/v1"
+        return f"{self.scheme}://127.0.0.1:{self.port}/v1"
 
     @property
     def chat_requests(self) -> list[ChatRequest]:

@@ -16,6 +16,7 @@ looks like) and :class:`LoopbackHandler` (routes, keys, validation, error bodies
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections import deque
@@ -112,6 +113,7 @@ class LoopbackServer(Generic[RequestT]):
         self._queue: deque[Reply | str] = deque()
         self._lock = threading.Lock()
         self._ids = 0
+        self.scheme = "http"
         self._http = _HTTPServer(("127.0.0.1", 0), self.request_handler)
         self._http.owner = self
         self._thread = threading.Thread(target=self._http.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
@@ -148,6 +150,11 @@ class LoopbackServer(Generic[RequestT]):
             if self._busy_from is None or self._last_arrival <= self._busy_from:
                 return 0.0
             return self._area_at_last_arrival / (self._last_arrival - self._busy_from)
+
+    def use_tls(self, context: ssl.SSLContext) -> None:
+        """Serve HTTPS with ``context`` (before :meth:`start`)."""
+        self._http.socket = context.wrap_socket(self._http.socket, server_side=True)
+        self.scheme = "https"
 
     def start(self) -> Self:
         self._thread.start()

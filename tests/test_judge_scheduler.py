@@ -12,7 +12,9 @@ import inspect
 import json
 import math
 import os
+import shutil
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -367,6 +369,39 @@ def test_a_proxy_the_environment_names_carries_scheduled_requests_too(
         assert JudgeEngine(judge).run("extract", [{"text": "He nods."}]) == [{"events": ["he nods"]}]
         by_client, scheduled = proxy.chat_requests
     assert scheduled.path == by_client.path == "http://judge.invalid/v1/chat/completions"
+
+
+def test_https_endpoints_are_checked_against_the_certificates_the_openai_client_trusts(
+    rules_answer: Handler, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A self-signed certificate: trusted through SSL_CERT_FILE by both paths; untrusted, a config error at once."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("making a certificate needs the openssl command")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    request = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
+    names = ["-addext", "subjectAltName=IP:127.0.0.1"]
+    subprocess.run([openssl, *request, *names, "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server = running_chat_server(rules_answer)
+    server.use_tls(context)
+    with server:
+        assert server.base_url.startswith("https://")
+        monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+        judge = load_judge("openai", {**FAST, "base_url": server.base_url})
+        assert judge.solve("extract", [{"text": "She smiles."}]) == [{"events": ["she smiles"]}]  # the openai client
+        assert JudgeEngine(judge).run("extract", [{"text": "He nods."}]) == [{"events": ["he nods"]}]
+        assert server.count == 2
+        monkeypatch.delenv("SSL_CERT_FILE")
+        for ask in (
+            lambda judge: judge.solve("extract", [{"text": "She smiles."}]),
+            lambda judge: JudgeEngine(judge).run("extract", [{"text": "He nods."}]),
+        ):
+            with pytest.raises(ConfigError, match="TLS certificate this machine does not trust .*SSL_CERT_FILE"):
+                ask(load_judge("openai", {**FAST, "base_url": server.base_url}))
+        assert server.count == 2  # no request got through, none was retried
 
 
 def test_an_endpoint_that_is_not_http_stops_the_job_with_a_config_error() -> None:

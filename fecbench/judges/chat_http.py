@@ -75,6 +75,14 @@ def prepare_chat_request(make_client: Callable[[Any], Any], model: str) -> Prepa
     return PreparedRequest(url, headers)
 
 
+def untrusted_certificate(endpoint: str, error: BaseException) -> str:
+    """The message for an endpoint whose TLS certificate is not trusted here."""
+    return (
+        f"the judge endpoint {endpoint} has a TLS certificate this machine does not trust ({error}); "
+        "point SSL_CERT_FILE (or SSL_CERT_DIR) at the certificate authority that signed it"
+    )
+
+
 def environment_proxy(url: str) -> str | None:
     """The proxy the environment names for ``url`` (``HTTPS_PROXY``, ``HTTP_PROXY``, ``ALL_PROXY``, minus
     ``NO_PROXY``), the variables the openai client's own requests follow."""
@@ -122,6 +130,8 @@ class ChatSender:
                 self.prepared.url, data=data, headers=self.prepared.headers, proxy=self._proxy
             ) as response:
                 return HttpAnswer(response.status, response.headers, await response.read())
+        except aiohttp.ClientConnectorCertificateError as exc:  # retrying cannot help
+            raise ConfigError(untrusted_certificate(self.endpoint, exc.certificate_error)) from exc
         except aiohttp.ConnectionTimeoutError as exc:
             raise NoAnswer(f"cannot reach {self.endpoint}: no connection within {self.connect_timeout:g} s") from exc
         except TimeoutError as exc:  # aiohttp's read timeout (SocketTimeoutError) is one (3.11+: asyncio's is this)

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 from fecbench.errors import ConfigError, MissingDependencyError
 from fecbench.http_retry import retry_after_seconds
 from fecbench.judges.chat import ChatJudge, Messages, NoAnswer, RequestRejected, TransientError
-from fecbench.judges.chat_http import ChatSender, prepare_chat_request
+from fecbench.judges.chat_http import ChatSender, prepare_chat_request, untrusted_certificate
 from fecbench.judges.parse import AnswerError
 
 LOCAL_PLACEHOLDER_KEY = "EMPTY"
@@ -163,6 +163,9 @@ class OpenAIJudge(ChatJudge):
         except openai.APITimeoutError as exc:
             raise NoAnswer(f"no answer within {self.timeout:g} s") from exc
         except openai.APIConnectionError as exc:
+            refused = _certificate_error(exc)
+            if refused is not None:  # retrying cannot help
+                raise ConfigError(untrusted_certificate(self.endpoint, refused)) from exc
             raise NoAnswer(f"cannot reach {self.endpoint}: {exc}") from exc
         except openai.APIStatusError as exc:
             raise self._status_error(exc.status_code, exc.response.headers, exc.response.content) from exc
@@ -238,6 +241,18 @@ class OpenAIJudge(ChatJudge):
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+
+def _certificate_error(exc: BaseException) -> BaseException | None:
+    """The ``ssl.SSLCertVerificationError`` among the causes of a client's connection error, if any."""
+    import ssl
+
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _error_message(body: bytes) -> str:
