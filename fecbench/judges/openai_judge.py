@@ -176,7 +176,7 @@ class OpenAIJudge(ChatJudge):
         openai = self._openai
         factory = openai.AzureOpenAI if self.api == "azure" else openai.OpenAI
         prepared = prepare_chat_request(lambda http: factory(**self._settings, http_client=http), self.model)
-        # certificates as the openai client checks them (certifi, SSL_CERT_FILE); ~25 ms, so only for https
+        # the certificates the openai client trusts (the system's, or SSL_CERT_FILE / SSL_CERT_DIR); ~25 ms
         tls = self._httpx.create_ssl_context() if prepared.url.startswith("https://") else True
         connect = min(CONNECT_TIMEOUT, self.timeout)
         self._sender = ChatSender(
@@ -248,8 +248,8 @@ def _certificate_error(exc: BaseException) -> BaseException | None:
     import ssl
 
     seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
+    for _ in range(16):  # a chain of causes is short; this one cannot loop forever
+        if seen is None or isinstance(seen, ssl.SSLCertVerificationError):
             return seen
         seen = seen.__cause__ or seen.__context__
     return None
