@@ -123,8 +123,8 @@ def bare_run(endpoint: LoopbackEndpoint, texts: list[str], requests: int, concur
     """The control: ``concurrency`` asyncio tasks sending ``requests`` extraction requests, nothing else.
 
     Sent as the ``openai`` judge sends a scoring job's requests (one aiohttp session, a connection
-    per request in flight, the headers the openai client sends), written here without fecbench's
-    code; no parsing beyond reading the answer's text."""
+    per request in flight), written here without fecbench's code, with the three headers that
+    matter (not the openai client's x-stainless-* ones); no parsing beyond reading the answer's text."""
     import asyncio
 
     import aiohttp
