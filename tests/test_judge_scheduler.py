@@ -323,10 +323,11 @@ def test_extractions_go_before_the_questions_nothing_waits_for(
         scores = score(predictions, tmp_path / "run", server.base_url, concurrency=2)
         tasks = [request.prompt.split(":")[1].split()[0] for request in server.chat_requests]
     assert scores["judge"]["clips_failed"] == {}
-    # 2 slots, 4 questions waiting: the first two clips' (2 extractions and a rating each) are fed at once
-    assert tasks[:4] == ["list"] * 4, tasks[:8]
-    last_extraction = max(i for i, task in enumerate(tasks) if task == "list")
-    assert len(tasks) - last_extraction > 4, "questions left over to fill the slots after the last extraction"
+    # 2 slots, 4 questions waiting: the first two clips' (2 extractions and a rating each) are fed at once,
+    # and their 4 extractions go before the first clip's rating and follow-ups (in clip order alone, 2 of
+    # the first 6 were extractions). Counted, not ordered: the server may record two requests in flight
+    # in either order.
+    assert tasks[:6].count("list") >= 4, tasks[:8]
 
 
 # -- what a scheduled request is: the openai client's request, sent by aiohttp ----------------------

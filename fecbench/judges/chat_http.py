@@ -137,8 +137,10 @@ class ChatSender:
             raise NoAnswer(f"cannot reach {self.endpoint}: no connection within {self.connect_timeout:g} s") from exc
         except TimeoutError as exc:  # the read timeout: aiohttp's SocketTimeoutError is a TimeoutError
             raise NoAnswer(f"no answer within {self.timeout:g} s") from exc
-        except aiohttp.ClientError as exc:
+        except aiohttp.ClientConnectorError as exc:  # refused, unknown host, unreachable network
             raise NoAnswer(f"cannot reach {self.endpoint}: {exc.__class__.__name__}: {exc}") from exc
+        except aiohttp.ClientError as exc:  # dropped mid-answer, a response that is not valid HTTP
+            raise NoAnswer(f"broken exchange with {self.endpoint}: {exc.__class__.__name__}: {exc}") from exc
 
     async def close(self) -> None:
         session, self._session = self._session, None
