@@ -1,10 +1,19 @@
-"""What an HTTP 429 or 503 asks a client to wait, shared by the remote model adapters and the judges."""
+"""Which HTTP errors are worth another try, and what a 429 or 503 asks a client to wait; shared by the
+remote model adapters and the judges."""
 
 from __future__ import annotations
 
 import email.utils
 import time
 from typing import Any
+
+#: HTTP statuses worth another try besides any server error: request timeout, conflict, rate limit.
+RETRY_STATUSES = frozenset({408, 409, 429})
+
+
+def is_transient_status(status: int) -> bool:
+    """Whether a response with ``status`` is worth asking again (``RETRY_STATUSES`` and every 5xx)."""
+    return status in RETRY_STATUSES or status >= 500
 
 
 def retry_after_seconds(headers: Any) -> float | None:

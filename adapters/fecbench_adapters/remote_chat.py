@@ -30,12 +30,10 @@ import numpy as np
 
 from fecbench.adapter import Adapter, GenerationConfig, VideoRequest, check_frames
 from fecbench.errors import ConfigError
-from fecbench.http_retry import retry_after_seconds
+from fecbench.http_retry import is_transient_status, retry_after_seconds
 
 T = TypeVar("T")
 
-#: HTTP statuses worth another try: request timeout, conflict, rate limit, and any server error.
-RETRY_STATUSES = frozenset({408, 409, 429})
 #: The longest ``Retry-After`` obeyed as asked; a longer one is cut to this.
 MAX_RETRY_AFTER = 600.0
 
@@ -175,7 +173,7 @@ def http_transient(exc: BaseException, connection_errors: tuple[type[BaseExcepti
     if isinstance(exc, connection_errors):  # timeouts and dropped connections
         return True, None
     status = getattr(exc, "status_code", None)
-    if isinstance(status, int) and (status in RETRY_STATUSES or status >= 500):
+    if isinstance(status, int) and is_transient_status(status):
         response = getattr(exc, "response", None)
         return True, retry_after_seconds(getattr(response, "headers", None))
     return False, None

@@ -28,7 +28,7 @@ import os
 from typing import Any, ClassVar
 
 from fecbench.errors import ConfigError, MissingDependencyError
-from fecbench.http_retry import retry_after_seconds
+from fecbench.http_retry import is_transient_status, retry_after_seconds
 from fecbench.judges.chat import ChatJudge, Messages, NoAnswer, RequestRejected, TransientError
 from fecbench.judges.chat_http import ChatSender, prepare_chat_request, untrusted_certificate
 from fecbench.judges.parse import AnswerError
@@ -230,7 +230,7 @@ class OpenAIJudge(ChatJudge):
     def _status_error(self, status: int, headers: Any, body: bytes) -> Exception:
         """Sort an HTTP error: retry it, fail the item, or stop with what the user must fix."""
         message = f"HTTP {status} from {self.endpoint}: {_error_message(body)}"
-        if status == 429 or status >= 500 or status in (408, 409):
+        if is_transient_status(status):
             return TransientError(message, retry_after=retry_after_seconds(headers))
         if status in (401, 403):
             return ConfigError(f"the judge endpoint refused the API key ({message}); check api_key / OPENAI_API_KEY")
