@@ -54,16 +54,21 @@ def rules_answer(monkeypatch: pytest.MonkeyPatch) -> Handler:
     return rules_answer
 
 
+def write_predictions(folder: Path, test_json: Path, clips: int) -> tuple[Path, Path]:
+    """Annotations of the first ``clips`` FEC-Bench clips and predictions that are other clips' references."""
+    records = json.loads(test_json.read_text())[:clips]
+    annotations = folder / "annotations.json"
+    annotations.write_text(json.dumps(records))
+    rows = [{"id": r["id"], "prediction": records[(i + 1) % len(records)]["caption"]} for i, r in enumerate(records)]
+    path = folder / "predictions.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    return path, annotations
+
+
 @pytest.fixture
 def predictions(tmp_path: Path, fec_bench_test_json: Path) -> tuple[Path, Path]:
     """Annotations of the first 16 FEC-Bench clips and predictions that are other clips' references."""
-    records = json.loads(fec_bench_test_json.read_text())[:16]
-    annotations = tmp_path / "annotations.json"
-    annotations.write_text(json.dumps(records))
-    rows = [{"id": r["id"], "prediction": records[(i + 1) % len(records)]["caption"]} for i, r in enumerate(records)]
-    path = tmp_path / "predictions.jsonl"
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
-    return path, annotations
+    return write_predictions(tmp_path, fec_bench_test_json, 16)
 
 
 def score(
@@ -502,12 +507,7 @@ def test_ngram_metrics_in_a_child_process_equal_those_computed_here() -> None:
 def test_scoring_many_clips_uses_the_child_and_gives_the_same_scores(
     tmp_path: Path, fec_bench_test_json: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    records = json.loads(fec_bench_test_json.read_text())[:12]
-    annotations = tmp_path / "annotations.json"
-    annotations.write_text(json.dumps(records))
-    rows = [{"id": r["id"], "prediction": records[(i + 1) % len(records)]["caption"]} for i, r in enumerate(records)]
-    path = tmp_path / "predictions.jsonl"
-    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    path, annotations = write_predictions(tmp_path, fec_bench_test_json, 12)
 
     def ngram_scores(folder: str) -> dict[str, Any]:
         scores = api.score(path, annotations=annotations, out=tmp_path / folder, judge=None, bootstrap=20)
